@@ -1,0 +1,57 @@
+"""Every failure calsync expects, in one hierarchy.
+
+The CLI prints a :class:`UserError` as one line and exits with status 2; anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CalsyncError(Exception):
+    """Base class of calsync's own exceptions."""
+
+
+class UserError(CalsyncError):
+    """Something the user can fix: bad input, bad config, a server that says no. Printed as one line."""
+
+
+class InputError(UserError):
+    """Bad content in a file the user wrote, with where it is.
+
+    ``str()`` gives ``path:line: message`` when the line is known, else ``path: message``.
+    """
+
+    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None) -> None:
+        self.message = message
+        self.path = Path(path) if path is not None else None
+        self.line = line
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if self.path is None:
+            return self.message
+        where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
+        return f"{where}: {self.message}"
+
+
+class ProviderError(UserError):
+    """A target refused or failed an operation in a way the user must act on (credentials, URL, network)."""
+
+
+class PreconditionFailed(CalsyncError):
+    """A conditional write found the item not as expected: it exists already (create), or its ETag changed
+    (update, delete) because someone else edited it. The sync engine keeps the other side's version."""
+
+    def __init__(self, href: str, message: str = "") -> None:
+        self.href = href
+        super().__init__(message or f"precondition failed for {href}")
+
+
+class NotFound(CalsyncError):
+    """The item is not (or no longer) on the target: deleted on the user's side."""
+
+    def __init__(self, href: str) -> None:
+        self.href = href
+        super().__init__(f"not found: {href}")

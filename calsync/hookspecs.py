@@ -1,0 +1,102 @@
+"""The hooks a calsync plugin can implement. These docstrings are the reference.
+
+A plugin is a module (or object) with functions decorated by ``calsync.hookimpl`` and named after the hooks below,
+advertised in the ``calsync`` entry-point group of its distribution::
+
+    [project.entry-points.calsync]
+    myprovider = "calsync_myprovider"
+
+Built-in providers are registered exactly like that. Hook arguments are passed by name, so an implementation may
+accept only the ones it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    import icalendar
+
+    from calsync.businessdays import BusinessCalendar
+    from calsync.model import FollowUp, Interview, Policy
+    from calsync.provider import Provider
+
+hookspec = pluggy.HookspecMarker("calsync")
+hookimpl = pluggy.HookimplMarker("calsync")
+
+
+# --- providers ------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def calsync_register_providers(register: Callable[[str, type[Provider]], None]) -> None:
+    """Register calendar providers.
+
+    Call ``register(name, provider_class)`` once per provider. ``name`` is what a target's ``provider = "..."``
+    names in the config; ``provider_class`` subclasses :class:`calsync.provider.Provider`. Import heavy libraries
+    inside the provider's methods, not at module level: every command loads every plugin.
+
+    :param register: records one provider; a second registration of the same name is an error.
+    """
+
+
+# --- planning -------------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def calsync_parse_timeline(text: str, interview: Interview, calendar: BusinessCalendar) -> date | None:
+    """Turn what the interviewer said about the timeline into the decision date D.
+
+    Stops at the first non-None result. The built-in parser runs last, so a plugin can add phrases or languages,
+    or override English ones. Return None for a phrase you do not understand.
+
+    :param text: the interview's ``timeline``, verbatim.
+    :param interview: the interview, whose local start date (and end, for "within 48 hours") the phrase is
+        relative to.
+    :param calendar: business-day arithmetic for the interview's country, for "N business days".
+    """
+
+
+@hookspec
+def calsync_adjust_plan(followups: list[FollowUp], interview: Interview, policy: Policy) -> list[FollowUp] | None:
+    """Add, change or drop follow-ups of one interview after the built-in rules planned them.
+
+    Return a new list to replace the plan, or None to leave it alone. Implementations run in turn, each seeing the
+    list the previous one returned. Keep a follow-up's ``uid`` when you change it (the calendars then move it
+    instead of duplicating it); give added ones a new, stable uid (``calsync.uids.make_uid``).
+
+    :param followups: the plan of this interview so far, cancelled items included.
+    :param interview: the interview they belong to.
+    :param policy: the numbers in force.
+    """
+
+
+# --- rendering ------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def calsync_decorate_component(component: icalendar.Component, followup: FollowUp) -> None:
+    """Change a rendered VEVENT or VTODO in place before it is written anywhere.
+
+    Called once per follow-up for every export and sync, after the built-in rendering. Whatever is added becomes
+    part of the content, so a change here is pushed as a new revision. Do not change the UID.
+
+    :param component: the ``icalendar`` VEVENT or VTODO.
+    :param followup: the follow-up it renders.
+    """
+
+
+# --- command line ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def calsync_register_commands(cli: click.Group) -> None:
+    """Add commands to the ``calsync`` command line: ``cli.add_command(...)`` or ``@cli.command()``.
+
+    :param cli: the top-level click group.
+    """

@@ -1,0 +1,154 @@
+"""The domain: what the interview file describes and what the planner produces.
+
+Everything here is an immutable dataclass; times are timezone-aware.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+class Medium(enum.StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+
+
+class Kind(enum.StrEnum):
+    """The kinds of follow-up, in the order they happen."""
+
+    CLOSING = "closing"
+    THANK_YOU = "thank_you"
+    CHECK_IN = "check_in"
+    RETRY = "retry"
+    FEEDBACK_REQUEST = "feedback_request"
+
+
+class Status(enum.StrEnum):
+    PLANNED = "planned"
+    CANCELLED = "cancelled"
+
+
+class EventKind(enum.StrEnum):
+    """What can happen after an interview (the file's ``[[interviews.events]]``)."""
+
+    REPLIED = "replied"
+    EXTENDED = "extended"
+    REJECTED = "rejected"
+    OFFER = "offer"
+    WITHDRAWN = "withdrawn"
+    NEXT_ROUND = "next-round"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where something was written: for error messages."""
+
+    path: Path
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else str(self.path)
+
+
+@dataclass(frozen=True)
+class Interviewer:
+    name: str
+    timezone: ZoneInfo
+    email: str | None = None
+    phone: str | None = None
+    primary: bool = False
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """Something that happened since the interview, on ``date``."""
+
+    date: date
+    kind: EventKind
+    decision_by: date | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Interview:
+    id: str
+    company: str
+    role: str
+    start: datetime
+    end: datetime
+    timezone: ZoneInfo
+    interviewers: tuple[Interviewer, ...]
+    timeline: str | None = None
+    decision_by: date | None = None
+    follow_up: Medium = Medium.EMAIL
+    approved: bool | None = None
+    requested: tuple[str, ...] = ()
+    country: str | None = None
+    subdivision: str | None = None
+    events: tuple[HistoryEvent, ...] = ()
+    source: Source | None = field(default=None, compare=False)
+
+    @property
+    def primary(self) -> Interviewer | None:
+        """The contact for check-ins: the one marked primary, else the first listed."""
+        for person in self.interviewers:
+            if person.primary:
+                return person
+        return self.interviewers[0] if self.interviewers else None
+
+    @property
+    def title(self) -> str:
+        return f"{self.company}, {self.role}" if self.role else self.company
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Every number the follow-up rules use; the config's ``[policy]`` overrides any of them."""
+
+    send_time: time = time(10, 0)
+    closing_minutes_before_end: int = 10
+    thank_you_minutes_after_end: int = 60
+    default_deadline_days: int = 7
+    check_in_days_after_deadline: int = 2
+    retries: int = 1
+    retry_business_days: int = 3
+    feedback_business_days: int = 1
+    duration_minutes: int = 15
+    alarm_minutes_before: int = 0
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """One thing to do, at ``due``, for one interview.
+
+    ``uid`` is stable across runs and machines. ``revision`` counts the changes history events made to this
+    follow-up (moved, cancelled): it becomes the iCalendar SEQUENCE. ``revised`` is the instant of the last such
+    change (the interview's end for revision 0), so rendering never needs ``now()``.
+    """
+
+    uid: str
+    interview: Interview
+    kind: Kind
+    due: datetime
+    deadline: date
+    assumed: bool
+    recipient: Interviewer | None = None
+    medium: Medium | None = None
+    status: Status = Status.PLANNED
+    round: int = 0
+    attempt: int = 0
+    revision: int = 0
+    revised: datetime | None = None
+    duration_minutes: int = 15
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status is Status.CANCELLED
+
+    @property
+    def end(self) -> datetime:
+        return self.due + timedelta(minutes=self.duration_minutes)

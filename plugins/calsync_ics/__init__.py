@@ -1,0 +1,1 @@
+"""The ics provider: one .ics file."""

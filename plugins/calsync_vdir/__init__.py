@@ -1,0 +1,1 @@
+"""The vdir provider: one .ics file per item in a folder."""

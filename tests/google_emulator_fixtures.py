@@ -1,0 +1,1 @@
+"""Session fixtures: the local Google Calendar v3 emulator."""
