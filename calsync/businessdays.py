@@ -49,7 +49,9 @@ def _holiday_table(country: str, subdivision: str | None):  # -> holidays.Holida
         # The table fills in years lazily as they are asked for.
         return holidays.country_holidays(country.upper(), subdiv=subdivision)
     except NotImplementedError as exc:  # holidays says which: "Country XX not available", "... subdivision ZZ"
-        raise UserError(f"no public-holiday calendar for country={country!r} subdivision={subdivision!r}: {exc}") from None
+        raise UserError(
+            f"no public-holiday calendar for country={country!r} subdivision={subdivision!r}: {exc}"
+        ) from None
 
 
 def calendar_for(country: str | None, subdivision: str | None) -> BusinessCalendar:

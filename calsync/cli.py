@@ -1,0 +1,221 @@
+"""The ``calsync`` command line. Heavy modules (providers, icalendar, holidays) load inside the commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from calsync.errors import UserError
+
+if TYPE_CHECKING:
+    from calsync.config import Config
+    from calsync.model import Interview
+    from calsync.planner import Plan
+
+
+@dataclass
+class App:
+    """What every command shares: the config (loaded on first use) and the ``--file`` override."""
+
+    config_path: Path | None = None
+    _config: Config | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            from calsync.config import load_config
+
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def interviews(self, file: Path | None) -> list[Interview]:
+        from calsync.interviews import load_interviews
+
+        config = self.config
+        path = file or config.interviews_file
+        return load_interviews(path, config.timezone, config.country, config.subdivision)
+
+    def plan(self, file: Path | None) -> Plan:
+        from calsync.planner import hook_adjuster, plan
+
+        return plan(self.interviews(file), self.config.policy, adjust=hook_adjuster())
+
+
+class CalsyncGroup(click.Group):
+    """Turns every :class:`UserError` into one line on stderr and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            click.echo(f"calsync: error: {exc}", err=True)
+            ctx.exit(2)
+
+
+file_option = click.option(
+    "--file",
+    "-f",
+    "file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The interview file (default: `interviews` in the config).",
+)
+
+
+@click.group(cls=CalsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="CALSYNC_CONFIG",
+    help="The config file (default: $CALSYNC_CONFIG, then the platform's config dir).",
+)
+@click.version_option(package_name="calsync")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """Plan the follow-ups after your job interviews and keep them in your calendars."""
+    ctx.obj = App(config_path)
+
+
+@cli.command("plan")
+@file_option
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as a JSON list.")
+@click.pass_obj
+def plan_command(app: App, file: Path | None, as_json: bool) -> None:
+    """Show every follow-up to make, and when."""
+    from calsync.report import plan_rows, plan_table
+
+    result = app.plan(file)
+    for warning in result.warnings:
+        click.echo(f"calsync: warning: {warning}", err=True)
+    if as_json:
+        click.echo(json.dumps(plan_rows(result.followups), indent=2, ensure_ascii=False))
+    else:
+        click.echo(plan_table(result.followups))
+
+
+def _decorate():
+    from calsync.plugins import load_plugins
+
+    hook = load_plugins().hook.calsync_decorate_component
+
+    def decorate(component, followup) -> None:
+        hook(component=component, followup=followup)
+
+    return decorate
+
+
+def _templates(app: App):
+    from calsync.templates import Templates
+
+    return Templates(app.config.templates)
+
+
+@cli.command("export")
+@file_option
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    default="-",
+    show_default=True,
+    type=click.Path(path_type=Path, allow_dash=True),
+    help="Where to write the .ics ('-' for standard output).",
+)
+@click.option("--todo", is_flag=True, help="Write VTODOs (tasks with a due time) instead of VEVENTs.")
+@click.pass_obj
+def export_command(app: App, file: Path | None, output: Path, todo: bool) -> None:
+    """Write the whole plan as one calendar, for importing by hand.
+
+    Cancelled follow-ups are included as STATUS:CANCELLED, so re-importing an updated file updates a calendar
+    that has the old one.
+    """
+    from calsync.files import write_atomic
+    from calsync.render import render_calendar
+
+    result = app.plan(file)
+    for warning in result.warnings:
+        click.echo(f"calsync: warning: {warning}", err=True)
+    data = render_calendar(
+        result.followups,
+        component="todo" if todo else "event",
+        alarm_minutes=app.config.policy.alarm_minutes_before,
+        templates=_templates(app),
+        decorate=_decorate(),
+    )
+    if str(output) == "-":
+        click.get_binary_stream("stdout").write(data)
+        return
+    try:
+        write_atomic(output, data)
+    except OSError as exc:
+        raise UserError(f"{output}: cannot write: {exc.strerror}") from None
+    click.echo(f"Wrote {len(result.followups)} follow-up(s) to {output}", err=True)
+
+
+@cli.command("sync")
+@click.argument("targets", nargs=-1)
+@file_option
+@click.option("--dry-run", "-n", is_flag=True, help="Show what would change; write nothing anywhere.")
+@click.option("--force", is_flag=True, help="Overwrite items changed on the target; pass the safety checks.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def sync_command(
+    app: App, targets: tuple[str, ...], file: Path | None, dry_run: bool, force: bool, as_json: bool
+) -> None:
+    """Bring the configured calendars in step with the plan (no TARGET: all of them).
+
+    With no target configured, syncs a vdir folder in your data directory, which needs no server.
+    """
+    from calsync.report import sync_summary
+    from calsync.sync.engine import sync_target
+
+    config = app.config
+    chosen = [config.target(name) for name in targets] if targets else config.default_targets()
+    result = app.plan(file)
+    for warning in result.warnings:
+        click.echo(f"calsync: warning: {warning}", err=True)
+    reports = []
+    for target in chosen:
+        report = sync_target(
+            target,
+            result.followups,
+            policy=config.policy,
+            dry_run=dry_run,
+            force=force,
+            templates=_templates(app),
+            decorate=_decorate(),
+            state_dir=config.state_dir,
+        )
+        reports.append(report)
+        if not as_json:
+            click.echo(sync_summary(report))
+    if as_json:
+        click.echo(json.dumps([report.as_dict() for report in reports], indent=2, ensure_ascii=False))
+
+
+@cli.command("plugins")
+def plugins_command() -> None:
+    """List the installed plugins and the hooks they implement, as JSON."""
+    from calsync.plugins import describe
+
+    click.echo(json.dumps(describe(), indent=2))
+
+
+def _register_plugin_commands() -> None:
+    from calsync.plugins import load_plugins
+
+    load_plugins().hook.calsync_register_commands(cli=cli)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        _register_plugin_commands()
+    except UserError as exc:
+        click.echo(f"calsync: error: {exc}", err=True)
+        sys.exit(2)
+    cli.main(args=argv, prog_name="calsync")

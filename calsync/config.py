@@ -1,0 +1,175 @@
+"""The config file: defaults for interviews, the policy's numbers, and the targets to sync.
+
+```toml
+timezone = "America/Chicago"        # default zone of interviews
+country = "US"                      # default public-holiday calendar
+interviews = "~/jobs/interviews.toml"
+templates = "~/jobs/templates"      # optional: your own reminder texts
+state_dir = "~/.local/state/calsync"  # optional
+
+[policy]
+send_time = "09:30"
+retries = 2
+
+[targets.phone]
+provider = "caldav"
+url = "https://dav.example.com/"
+```
+
+A missing config file means all defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+from calsync import paths
+from calsync.errors import InputError, UserError
+from calsync.model import Policy
+from calsync.provider import Target
+from calsync.tomlfile import LineIndex, read_toml
+from calsync.zones import zone_named
+
+DEFAULT_TARGET = "default"
+_TOP_KEYS = {"timezone", "country", "subdivision", "interviews", "templates", "state_dir", "policy", "targets"}
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    timezone: str = field(default_factory=paths.local_zone_name)
+    country: str | None = None
+    subdivision: str | None = None
+    interviews: Path | None = None
+    templates: Path | None = None
+    state_dir: Path = field(default_factory=paths.state_dir)
+    policy: Policy = field(default_factory=Policy)
+    targets: dict[str, Target] = field(default_factory=dict)
+
+    @property
+    def interviews_file(self) -> Path:
+        return self.interviews or paths.data_dir() / "interviews.toml"
+
+    def target(self, name: str) -> Target:
+        try:
+            return self.targets[name]
+        except KeyError:
+            known = ", ".join(sorted(self.targets)) or "none configured"
+            raise UserError(f"no target named {name!r} in {self.path or 'the config'} ({known})") from None
+
+    def default_targets(self) -> list[Target]:
+        """The configured targets, or, with none, a vdir in the user data dir: works with no server."""
+        if self.targets:
+            return list(self.targets.values())
+        return [
+            Target(
+                DEFAULT_TARGET,
+                "vdir",
+                {"path": str(paths.data_dir() / "calendar")},
+                state_dir=self.state_dir,
+                config_path=self.path,
+            )
+        ]
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Load the config at ``path`` (default: ``CALSYNC_CONFIG``, then the platform's config dir)."""
+    explicit = path is not None
+    path = path or paths.config_file()
+    if not explicit and not os.environ.get("CALSYNC_CONFIG") and not path.exists():
+        return Config()
+    data, lines = read_toml(path, "config file")
+    return _build(data, lines, path)
+
+
+def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
+    def fail(message: str, table: tuple = (), key: str | None = None) -> InputError:
+        return InputError(message, path, lines.line(table, key))
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise fail(f"unknown setting {key!r}", (), key)
+    config = Config(path=path)
+    if "timezone" in data:
+        zone = _string(data, "timezone", fail)
+        if zone_named(zone) is None:
+            raise fail(f"timezone: unknown time zone {zone!r}", (), "timezone")
+        config.timezone = zone
+    if "country" in data:
+        config.country = _string(data, "country", fail)
+    if "subdivision" in data:
+        config.subdivision = _string(data, "subdivision", fail)
+    base = path.parent
+    for key in ("interviews", "templates", "state_dir"):
+        if key in data:
+            setattr(config, key, _path(_string(data, key, fail), base))
+    config.policy = _policy(data.get("policy", {}), fail)
+    targets = data.get("targets", {})
+    if not isinstance(targets, dict):
+        raise fail("targets: expected tables [targets.NAME]", (), "targets")
+    for name, options in targets.items():
+        table = (f"targets.{name}",)
+        if not isinstance(options, dict):
+            raise fail(f"targets.{name}: expected a table", (), "targets")
+        provider = options.get("provider")
+        if not isinstance(provider, str) or not provider:
+            raise fail(f'targets.{name}: \'provider\' is required (e.g. "vdir", "ics", "caldav", "google")', table)
+        if "password" in options:
+            raise fail(
+                f"targets.{name}.password: passwords are not read from the config; use password_command, "
+                "password_env or the system keyring",
+                table,
+                "password",
+            )
+        rest = {key: value for key, value in options.items() if key != "provider"}
+        for key in ("path", "token_file", "client_secrets", "key_file", "ca_bundle"):
+            if isinstance(rest.get(key), str):
+                rest[key] = str(_path(rest[key], base))
+        config.targets[name] = Target(name, provider, rest, state_dir=config.state_dir, config_path=path)
+    return config
+
+
+def _policy(raw: Any, fail) -> Policy:
+    if not isinstance(raw, dict):
+        raise fail("policy: expected a table [policy]", (), "policy")
+    known = {f.name: f for f in dataclasses.fields(Policy)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            names = ", ".join(sorted(known))
+            raise fail(f"policy.{key}: unknown setting (known: {names})", ("policy",), key)
+        if key == "send_time":
+            values[key] = _clock(value, fail)
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise fail(f"policy.{key}: expected a whole number >= 0, got {value!r}", ("policy",), key)
+        values[key] = value
+    return Policy(**values)
+
+
+def _clock(value: Any, fail) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            pass
+    raise fail(f'policy.send_time: expected a time such as "10:00", got {value!r}', ("policy",), "send_time")
+
+
+def _string(data: dict, key: str, fail) -> str:
+    value = data[key]
+    if not isinstance(value, str):
+        raise fail(f"{key}: expected a string, got {value!r}", (), key)
+    return value
+
+
+def _path(value: str, base: Path) -> Path:
+    expanded = Path(value).expanduser()
+    return expanded if expanded.is_absolute() else base / expanded

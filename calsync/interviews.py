@@ -1,0 +1,284 @@
+"""The interview file: TOML in, validated :class:`~calsync.model.Interview` objects out.
+
+Every semantic error names the file, the line, the interview's id and the field. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from calsync.errors import InputError
+from calsync.model import EventKind, HistoryEvent, Interview, Interviewer, Medium, Source
+from calsync.tomlfile import LineIndex, read_toml
+from calsync.zones import zone_named
+
+_INTERVIEW_KEYS = {
+    "id",
+    "company",
+    "role",
+    "start",
+    "end",
+    "timezone",
+    "timeline",
+    "decision_by",
+    "follow_up",
+    "approved",
+    "requested",
+    "country",
+    "subdivision",
+    "interviewers",
+    "events",
+    "notes",
+}
+_INTERVIEWER_KEYS = {"name", "email", "phone", "primary", "timezone", "title", "notes"}
+_EVENT_KEYS = {"date", "kind", "decision_by", "note", "notes"}
+
+
+def load_interviews(
+    path: Path,
+    default_timezone: str = "UTC",
+    default_country: str | None = None,
+    default_subdivision: str | None = None,
+) -> list[Interview]:
+    """Read and validate the interview file at ``path``."""
+    data, lines = read_toml(path, "interview file")
+    return parse_interviews(data, lines, path, default_timezone, default_country, default_subdivision)
+
+
+def parse_interviews(
+    data: dict[str, Any],
+    lines: LineIndex,
+    path: Path,
+    default_timezone: str = "UTC",
+    default_country: str | None = None,
+    default_subdivision: str | None = None,
+) -> list[Interview]:
+    unknown = set(data) - {"interviews"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise InputError(f"unknown top-level key {key!r} (expected [[interviews]] tables)", path, lines.line((), key))
+    entries = data.get("interviews", [])
+    if not isinstance(entries, list):
+        raise InputError("'interviews' must be an array of tables: [[interviews]]", path, lines.line((), "interviews"))
+    result: list[Interview] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        reader = _Reader(entry, path, lines, ("interviews", index), None)
+        interview = _interview(reader, index, default_timezone, default_country, default_subdivision)
+        if interview.id in seen:
+            raise reader.error("id", f"duplicate id {interview.id!r} (also interview #{seen[interview.id] + 1})")
+        seen[interview.id] = index
+        result.append(interview)
+    return result
+
+
+class _Reader:
+    """Typed access to one table's keys, raising errors that say where."""
+
+    def __init__(self, table: Any, path: Path, lines: LineIndex, where: tuple, label: str | None) -> None:
+        self.path, self.lines, self.where, self.label = path, lines, where, label
+        if not isinstance(table, dict):
+            raise self.error(None, "expected a table")
+        self.table = table
+
+    def error(self, key: str | None, message: str) -> InputError:
+        who = f"{self.label}: " if self.label else ""
+        field = f"{key}: " if key else ""
+        return InputError(f"{who}{field}{message}", self.path, self.lines.line(self.where, key))
+
+    def check_keys(self, allowed: set[str]) -> None:
+        for key in self.table:
+            if key not in allowed:
+                raise self.error(key, f"unknown field (known: {', '.join(sorted(allowed))})")
+
+    def get(self, key: str, kind: type | tuple[type, ...], what: str, required: bool = False) -> Any:
+        if key not in self.table:
+            if required:
+                raise self.error(key, f"required field missing ({what})")
+            return None
+        value = self.table[key]
+        # bool is an int in Python; TOML keeps them apart, so do we.
+        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
+            raise self.error(key, f"expected {what}, got {_show(value)}")
+        return value
+
+    def text(self, key: str, required: bool = False) -> str | None:
+        value = self.get(key, str, "a string", required)
+        if value is not None and required and not value.strip():
+            raise self.error(key, "must not be empty")
+        return value.strip() if isinstance(value, str) else None
+
+    def zone(self, key: str, default: str):
+        name = self.text(key) or default
+        zone = zone_named(name)
+        if zone is None:
+            raise self.error(
+                key if key in self.table else None,
+                f"unknown time zone {name!r} (an IANA name such as 'America/Chicago')",
+            )
+        return zone
+
+    def day(self, key: str, required: bool = False) -> date | None:
+        value = self.get(key, (date, str), "a date such as 2026-11-27", required)
+        if isinstance(value, datetime):
+            raise self.error(key, f"expected a date without a time, got {_show(value)}")
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                raise self.error(key, f"expected a date such as 2026-11-27, got {value!r}") from None
+        return value
+
+    def wall_time(self, key: str, required: bool = False) -> datetime | None:
+        """A local date-time (``2026-11-20T14:00:00``), or an offset one converted to wall time later."""
+        value = self.get(key, (datetime, str), "a date-time such as 2026-11-20T14:00:00", required)
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise self.error(key, f"expected a date-time such as 2026-11-20T14:00:00, got {value!r}") from None
+        return value
+
+
+def _interview(reader: _Reader, index: int, default_tz: str, default_country, default_subdivision) -> Interview:
+    table = reader.table
+    ident = table.get("id")
+    reader.label = f"interview {ident!r}" if isinstance(ident, str) else f"interview #{index + 1}"
+    reader.check_keys(_INTERVIEW_KEYS)
+    company = reader.text("company", required=True)
+    role = reader.text("role") or ""
+    zone = reader.zone("timezone", default_tz)
+    start = _aware(reader, "start", reader.wall_time("start", required=True), zone)
+    end_raw = reader.wall_time("end")
+    end = _aware(reader, "end", end_raw, zone) if end_raw is not None else start + timedelta(hours=1)
+    if end <= start:
+        raise reader.error("end", "the interview ends before it starts")
+    ident = reader.text("id") or derive_id(company, start.astimezone(zone).date())
+    if not _ID.fullmatch(ident):
+        raise reader.error("id", f"{ident!r}: use letters, digits, '.', '_' and '-' only")
+    reader.label = f"interview {ident!r}"
+    medium_name = reader.text("follow_up") or Medium.EMAIL.value
+    try:
+        medium = Medium(medium_name.lower())
+    except ValueError:
+        raise reader.error("follow_up", f'expected "email" or "phone", got {medium_name!r}') from None
+    requested = reader.get("requested", list, "a list of strings") or []
+    if not all(isinstance(item, str) for item in requested):
+        raise reader.error("requested", "expected a list of strings")
+    interviewers = _interviewers(reader, zone)
+    return Interview(
+        id=ident,
+        company=company,
+        role=role,
+        start=start,
+        end=end,
+        timezone=zone,
+        interviewers=interviewers,
+        timeline=reader.text("timeline"),
+        decision_by=reader.day("decision_by"),
+        follow_up=medium,
+        approved=reader.get("approved", bool, "true or false"),
+        requested=tuple(item.strip() for item in requested if item.strip()),
+        country=reader.text("country") or default_country,
+        subdivision=reader.text("subdivision") or default_subdivision,
+        events=_events(reader),
+        source=Source(reader.path, reader.lines.line(reader.where)),
+    )
+
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def derive_id(company: str, day: date) -> str:
+    """``acme-corp-2026-11-20`` from "Acme Corp" and the interview's date."""
+    slug = re.sub(r"[^a-z0-9]+", "-", company.lower()).strip("-")[:60] or "interview"
+    return f"{slug}-{day.isoformat()}"
+
+
+def _aware(reader: _Reader, key: str, value: datetime, zone) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=zone)
+    return value.astimezone(zone)
+
+
+def _interviewers(reader: _Reader, zone) -> tuple[Interviewer, ...]:
+    raw = reader.get("interviewers", list, "[[interviews.interviewers]] tables") or []
+    people = []
+    for number, entry in enumerate(raw):
+        where = ("interviews.interviewers", reader.where[1], number)
+        sub = _Reader(entry, reader.path, reader.lines, where, f"{reader.label}, interviewer #{number + 1}")
+        sub.check_keys(_INTERVIEWER_KEYS)
+        name = sub.text("name", required=True)
+        sub.label = f"{reader.label}, interviewer {name!r}"
+        email = sub.text("email")
+        if email is not None and not _EMAIL.fullmatch(email):
+            raise sub.error("email", f"{email!r} is not an email address")
+        phone = sub.text("phone")
+        if phone is not None and not _PHONE.fullmatch(phone):
+            raise sub.error("phone", f"{phone!r} is not a phone number")
+        people.append(
+            Interviewer(
+                name=name,
+                timezone=sub.zone("timezone", zone.key),
+                email=email,
+                phone=phone,
+                primary=bool(sub.get("primary", bool, "true or false")),
+            )
+        )
+    if sum(person.primary for person in people) > 1:
+        raise reader.error("interviewers", "more than one interviewer is marked primary")
+    return tuple(people)
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_PHONE = re.compile(r"\+?[0-9 ().\-/]{3,}(?:\s*(?:x|ext\.?)\s*[0-9]+)?")
+
+
+def _events(reader: _Reader) -> tuple[HistoryEvent, ...]:
+    raw = reader.get("events", list, "[[interviews.events]] tables") or []
+    events = []
+    for number, entry in enumerate(raw):
+        where = ("interviews.events", reader.where[1], number)
+        sub = _Reader(entry, reader.path, reader.lines, where, f"{reader.label}, event #{number + 1}")
+        sub.check_keys(_EVENT_KEYS)
+        when = sub.day("date", required=True)
+        kind_name = sub.text("kind", required=True)
+        try:
+            kind = EventKind(kind_name.lower())
+        except ValueError:
+            kinds = " | ".join(k.value for k in EventKind)
+            raise sub.error("kind", f"unknown event kind {kind_name!r} (expected {kinds})") from None
+        decision_by = sub.day("decision_by")
+        if kind is EventKind.EXTENDED and decision_by is None:
+            raise sub.error("decision_by", "an 'extended' event needs the new decision_by date")
+        if decision_by is not None and kind not in (EventKind.EXTENDED, EventKind.REPLIED):
+            raise sub.error("decision_by", f"only 'extended' and 'replied' events take decision_by, not {kind.value!r}")
+        events.append(HistoryEvent(when, kind, decision_by, sub.text("note") or sub.text("notes")))
+    # Oldest first, as documented; a stable sort keeps same-day events in the order written.
+    return tuple(sorted(events, key=lambda event: event.date))
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _show(value: Any) -> str:
+    kind = {
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "a table",
+        datetime: "a date-time",
+        date: "a date",
+        time: "a time",
+    }.get(type(value), "a value")
+    return f"{kind} ({value!r})" if not isinstance(value, (dict, list)) else kind
+
+
+Parser = Callable[[Path], list[Interview]]

@@ -1,0 +1,1 @@
+"""Sync: a status database, a pure diff, then minimal writes (the vdirsyncer split)."""

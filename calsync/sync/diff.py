@@ -1,0 +1,183 @@
+"""The pure heart of sync: what the plan wants, what the state remembers and what the target holds, in; the
+smallest list of actions out. No I/O here.
+
+Rules, per UID:
+
+- planned, never pushed: create it (a cancelled follow-up that was never pushed is not pushed at all). If the
+  target already holds a managed item with this UID (a crash between the write and the state record), take it
+  over with an update instead of creating a duplicate.
+- pushed and unchanged on the target: update it if its content changed (SEQUENCE + 1), else nothing.
+- pushed and edited on the target (another ETag): the user's version wins; if ours changed too it is a conflict,
+  overwritten only with ``force``.
+- pushed and gone from the target: the user deleted it; it stays deleted unless its due time changes.
+- pushed and no longer planned (the interview left the file): cancelled (or deleted with ``cancelled="delete"``).
+- on the target, managed, but unknown to the state and the plan: never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from calsync.provider import Action, Create, Delete, Item, RemoteItem, Update
+from calsync.sync.state import StateRow
+
+CancelledMode = Literal["keep", "delete"]
+
+
+@dataclass(frozen=True)
+class Desired:
+    """A follow-up rendered for this target; ``item`` carries SEQUENCE = the planner's revision."""
+
+    uid: str
+    item: Item
+    hash: str
+    due: str
+    cancelled: bool
+    revision: int
+
+
+# --- changes to the state alone (no write to the target) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MarkGone:
+    """The item is not on the target any more: remember that, with the due time it had."""
+
+    uid: str
+
+
+@dataclass(frozen=True)
+class AdoptEtag:
+    """The target holds the item with an ETag the state did not know (a server that gave none on PUT, or an
+    item deleted and restored on the target): record it, and that the item is there."""
+
+    uid: str
+    etag: str | None
+
+
+@dataclass(frozen=True)
+class Forget:
+    """Nothing left to remember about this UID."""
+
+    uid: str
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Both sides changed: the target's version is kept, and the user is told."""
+
+    uid: str
+    href: str
+    reason: str
+
+
+StateChange = MarkGone | AdoptEtag | Forget
+
+
+@dataclass
+class Diff:
+    actions: list[Action] = field(default_factory=list)
+    state_changes: list[StateChange] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    untouched: list[str] = field(default_factory=list)  # managed items unknown to the state, left alone
+
+    @property
+    def empty(self) -> bool:
+        return not (self.actions or self.state_changes)
+
+
+def diff(
+    desired: Mapping[str, Desired],
+    state: Mapping[str, StateRow],
+    remote: Mapping[str, RemoteItem],
+    *,
+    now: datetime,
+    cancelled_mode: CancelledMode = "keep",
+    force: bool = False,
+) -> Diff:
+    """Decide what to do. ``now`` stamps the DTSTAMP of updates (the only clock the diff sees)."""
+    from calsync.render import with_revision, with_status_cancelled
+
+    result = Diff()
+    for uid in sorted(desired.keys() | state.keys() | remote.keys()):
+        want, row, there = desired.get(uid), state.get(uid), remote.get(uid)
+        if want is not None and cancelled_mode == "delete" and want.cancelled:
+            _delete_cancelled(result, uid, row, there)
+        elif want is not None and row is None:
+            _first_push(result, want, there)
+        elif want is not None and row is not None:
+            _pushed(result, want, row, there, now, force, with_revision)
+        elif row is not None:
+            _left_the_plan(result, row, there, now, cancelled_mode, with_status_cancelled)
+        else:
+            result.untouched.append(uid)
+    return result
+
+
+def _first_push(result: Diff, want: Desired, there: RemoteItem | None) -> None:
+    if there is not None:
+        # Ours by UID and mark, but unrecorded: a crash after the write. Take it over, never duplicate it.
+        result.actions.append(Update(want.uid, there.href, there.etag, want.item))
+    elif not want.cancelled:
+        result.actions.append(Create(want.uid, want.item))
+
+
+def _pushed(result: Diff, want: Desired, row: StateRow, there: RemoteItem | None, now, force, with_revision) -> None:
+    if there is None:
+        if row.gone and want.due == row.due:
+            return  # deleted by the user, and still due when it was: it stays deleted
+        if want.due != row.due and not want.cancelled:
+            sequence = max(row.sequence + 1, want.revision)
+            result.actions.append(Create(want.uid, with_revision(want.item, sequence, now)))
+            return
+        if not row.gone:
+            result.state_changes.append(MarkGone(want.uid))
+        return
+    edited = row.etag is not None and there.etag != row.etag and not row.gone
+    if row.gone or (row.etag is None and there.etag is not None):
+        # It is there after all (restored by the user, or the target gave no ETag when we wrote it).
+        result.state_changes.append(AdoptEtag(want.uid, there.etag))
+        edited = False
+    if want.hash == row.hash:
+        return  # nothing of ours changed; an edit of theirs is theirs to keep
+    if edited and not force:
+        result.conflicts.append(Conflict(want.uid, there.href, "changed on the target since the last sync"))
+        return
+    sequence = max(row.sequence + 1, want.revision)
+    result.actions.append(Update(want.uid, there.href, there.etag, with_revision(want.item, sequence, now)))
+
+
+def _left_the_plan(result: Diff, row: StateRow, there, now, cancelled_mode, with_status_cancelled) -> None:
+    if there is None or row.gone:
+        result.state_changes.append(Forget(row.uid))
+        return
+    if cancelled_mode == "delete":
+        result.actions.append(Delete(row.uid, there.href, there.etag))
+        return
+    if row.cancelled:
+        return  # already shown as cancelled
+    if row.etag is not None and there.etag != row.etag:
+        result.conflicts.append(Conflict(row.uid, there.href, "left the plan, but was changed on the target: kept"))
+        return
+    result.actions.append(
+        Update(row.uid, there.href, there.etag, with_status_cancelled(_item_of(row), row.sequence + 1, now))
+    )
+
+
+def _delete_cancelled(result: Diff, uid: str, row: StateRow | None, there: RemoteItem | None) -> None:
+    if there is not None and row is not None:
+        if row.etag is not None and there.etag != row.etag:
+            result.conflicts.append(Conflict(uid, there.href, "cancelled, but changed on the target: kept"))
+            return
+        result.actions.append(Delete(uid, there.href, there.etag))
+    elif row is not None and not row.gone:
+        result.state_changes.append(MarkGone(uid))
+
+
+def _item_of(row: StateRow) -> Item:
+    from calsync.render import parse_items
+
+    return parse_items(row.ical)[0]

@@ -1,0 +1,138 @@
+"""The state database of one target: what calsync wrote there, so that the next sync knows what is its own.
+
+SQLite, one file per target, every change in its own transaction: a sync interrupted at any point leaves a state
+that describes exactly the writes that completed, and the next run resumes from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from calsync.errors import UserError
+from calsync.provider import RemoteItem, Target
+
+_SCHEMA = """
+create table if not exists items (
+    uid text primary key,
+    href text not null,
+    etag text,
+    hash text not null,
+    sequence integer not null,
+    due text not null,
+    cancelled integer not null default 0,
+    gone integer not null default 0,   -- deleted on the target (by the user, or by us in cancelled = "delete")
+    ical blob not null                 -- the last pushed form
+);
+create table if not exists meta (key text primary key, value text not null);
+"""
+
+
+@dataclass(frozen=True)
+class StateRow:
+    uid: str
+    href: str
+    etag: str | None
+    hash: str
+    sequence: int
+    due: str
+    cancelled: bool
+    gone: bool
+    ical: bytes
+
+    def remote(self) -> RemoteItem:
+        return RemoteItem(self.uid, self.href, self.etag)
+
+
+def state_path(target: Target, state_dir: Path) -> Path:
+    """One database per target, named after it and what it points at: a target re-pointed elsewhere (another
+    calendar, another file) starts from a fresh state instead of mistaking the new place for the old."""
+    where = {key: target.options.get(key) for key in ("path", "url", "calendar", "api_endpoint")}
+    fingerprint = hashlib.sha256(json.dumps([target.provider, where], sort_keys=True).encode()).hexdigest()[:12]
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in target.name)[:60]
+    return state_dir / f"{safe}-{fingerprint}.sqlite"
+
+
+class StateDB:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise UserError(f"{path}: cannot open the sync state database: {exc}") from None
+        self._db.execute("pragma journal_mode=wal")
+        self._db.execute("pragma synchronous=normal")
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("begin immediate")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("rollback")
+            raise
+        self._db.execute("commit")
+
+    # --- reading ----------------------------------------------------------------------------------------------
+
+    def rows(self) -> dict[str, StateRow]:
+        cursor = self._db.execute(
+            "select uid, href, etag, hash, sequence, due, cancelled, gone, ical from items order by uid"
+        )
+        return {
+            row[0]: StateRow(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), bool(row[7]), row[8])
+            for row in cursor
+        }
+
+    def meta(self, key: str) -> str | None:
+        found = self._db.execute("select value from meta where key = ?", (key,)).fetchone()
+        return found[0] if found else None
+
+    def provider_state(self) -> dict[str, Any]:
+        raw = self.meta("provider_state")
+        return json.loads(raw) if raw else {}
+
+    # --- writing (each call is one transaction) ---------------------------------------------------------------
+
+    def put(self, row: StateRow) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "insert or replace into items (uid, href, etag, hash, sequence, due, cancelled, gone, ical) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row.uid,
+                    row.href,
+                    row.etag,
+                    row.hash,
+                    row.sequence,
+                    row.due,
+                    int(row.cancelled),
+                    int(row.gone),
+                    row.ical,
+                ),
+            )
+
+    def forget(self, uid: str) -> None:
+        with self.transaction() as db:
+            db.execute("delete from items where uid = ?", (uid,))
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        with self.transaction() as db:
+            if value is None:
+                db.execute("delete from meta where key = ?", (key,))
+            else:
+                db.execute("insert or replace into meta (key, value) values (?, ?)", (key, value))
+
+    def set_provider_state(self, state: dict[str, Any]) -> None:
+        self.set_meta("provider_state", json.dumps(state, sort_keys=True))

@@ -1,0 +1,381 @@
+"""The built-in timeline parser: what the interviewer said about the hiring timeline -> the decision date D.
+
+A default plugin: its ``calsync_parse_timeline`` runs last, so any other plugin can add phrases or languages.
+:func:`parse_timeline` is the pure function behind it. It works in two steps, both driven by tables below:
+``_NORMALIZE`` rewrites the text into a canonical form (lower case, plain ASCII, numbers as digits, ranges
+reduced to their upper bound, hedges removed), then every row of ``_RULES`` is searched in turn; each match gives
+one candidate date and is blanked out so a shorter rule further down cannot match inside it again.
+
+Conventions (each has a test in tests/test_timeline.py):
+
+* Relative to the interview's local date ("said on"). "N hours" counts elapsed hours from the interview's END,
+  so a DST change shifts the wall clock, not the elapsed time.
+* Numbers: digits or words (zero..ninety-nine), "a"/"an" = 1, "a couple (of)" = 2, "a few" = 3, "half a" = 0.5,
+  "N and a half" = N.5. "several" is deliberately NOT understood (there is no agreed value), nor are "soon",
+  "shortly", "asap".
+* A range ("3-5", "3 to 5", "three or four", "between 3 and 5", "a week or two", "a week to ten days") takes
+  its upper bound. Hedges ("about", "roughly", "approximately", "around", "or so", "-ish", "at most") change
+  nothing.
+* "N days" = calendar days; "N business/working/work days" and "N weekdays" = ``calendar.add``; "N weeks" =
+  7N days (business weeks too); "a fortnight" = 14 days; "N months" = the same day N months later, clamped to
+  the month's end. Fractions round up to a whole day (a fraction of a month counts 30 days a month).
+  "business hours" is not understood (8-hour days? 9?).
+* A weekday name ("by Friday", "on Thursday", "next Tuesday", "this Monday") is the next such weekday strictly
+  after the interview date; "next" does not skip a week. "Tuesday next week" is next week's Tuesday.
+* Weeks start on Monday. In a week: start = Monday, early = Tuesday, mid = Wednesday, late/later/end = Friday;
+  a bare "next week"/"this week" = its Friday. In a month: start = 1st, early = 10th, mid = 15th,
+  late/end = last day; a bare "next month" = its last day. In a year: start = Jan 1, late/end/bare = Dec 31
+  (early/mid year are not understood).
+* "this" week/month/year ("end of the week", "later this week", "by the end of the month"): a point that is not
+  strictly after the interview date rolls over to the next period. So on a Friday "by the end of the week" is
+  the next Friday, as "by Friday" is: nobody decides the same afternoon.
+* Absolute dates: "December 4", "Dec 4th", "4 December", "the 4th of December", "2026-12-04", "12/4" (month
+  first where the calendar's country writes it so -- the US and a few others, or no country -- day first
+  elsewhere; a number over 12 settles it), "4.12." (day first), "by the 4th" (the next 4th of a month). A date
+  without a year before the interview date means next year; one with an explicit year in the past is not
+  understood. "early/mid/late/end of December" = the 10th/15th/last/last day, "in December" = its last day.
+* "today"/"tonight"/"end of day"/"EOD" = the interview date, "tomorrow" = +1, "the day after tomorrow" = +2.
+* Several phrases: the LATEST date wins ("by Friday, two weeks at the most"; "by Friday, at the latest in two
+  weeks"): D is when to expect an answer, and following up before the last date they gave is premature.
+* Nothing is ever before the interview date, and anything more than about ten years ahead is not understood.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from calsync.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from calsync.businessdays import BusinessCalendar
+    from calsync.model import Interview
+
+MAX_DAYS_AHEAD = 3660  # about ten years: beyond that a "timeline" is a misreading
+
+# --- vocabulary -----------------------------------------------------------------------------------------------
+
+_UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+          "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+          "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}  # fmt: skip
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}  # fmt: skip
+_MONTHS = {"january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
+           "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
+           "sept": 9, "sep": 9, "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12,
+           "dec": 12}  # fmt: skip
+# "sat"/"sun" are left out: too often plain words.
+_WEEKDAYS = {"monday": 0, "mon": 0, "tuesday": 1, "tues": 1, "tue": 1, "wednesday": 2, "wed": 2,
+             "thursday": 3, "thurs": 3, "thur": 3, "thu": 3, "friday": 4, "fri": 4, "saturday": 5,
+             "sunday": 6}  # fmt: skip
+# Where "12/4" is December 4 rather than 12 April (no country: month first too).
+_MONTH_FIRST_COUNTRIES = frozenset({"US", "AS", "GU", "MP", "PR", "UM", "VI", "PH", "FM", "MH", "PW"})
+
+# The day of a week (Monday = 0) or of a month (-1 = the last) a qualifier names; None = no qualifier.
+_WEEK_POINT = {None: 4, "start": 0, "beginning": 0, "early": 1, "mid": 2, "middle": 2, "late": 4, "later": 4,
+               "end": 4}  # fmt: skip
+_MONTH_POINT = {None: -1, "start": 1, "beginning": 1, "early": 10, "mid": 15, "middle": 15, "late": -1,
+                "later": -1, "end": -1}  # fmt: skip
+_YEAR_POINT = {None: (12, 31), "start": (1, 1), "beginning": (1, 1), "late": (12, 31), "later": (12, 31),
+               "end": (12, 31)}  # fmt: skip
+
+
+def _alternation(words) -> str:
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+_NUM = r"\d+(?:\.\d+)?"
+_BIZ = r"(?:business|working|work|calendar)"
+_UNIT = r"(?:hours?|hrs?|h|days?|weeks?|wks?|fortnights?|months?)"
+_ONE_UNIT = r"(?:hour|day|week|fortnight|month)"
+_MONTH = rf"(?:{_alternation(_MONTHS)})"
+_WEEKDAY = rf"(?:{_alternation(_WEEKDAYS)})"
+_QUALIFIER = r"(?:start|beginning|early|mid|middle|late|later|end)"
+
+# --- step 1: normalize ----------------------------------------------------------------------------------------
+
+
+def _upper_bound(m: re.Match[str]) -> str:
+    low, high = m["low"], m["high"]
+    return high if float(high) >= float(low) else low
+
+
+def _range_of_units(m: re.Match[str]) -> str:
+    return f"{_upper_bound(m)} {m['unit']}"
+
+
+_NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
+    # Typography: apostrophes vanish (we'll -> well), dashes become "-", a "." stays only after a digit
+    # (1.5, 4.12.), any other punctuation and every non-ASCII character becomes a space.
+    (r"['‘’`´]", ""),
+    (r"[‐‑‒–—―−]", "-"),
+    (r"(?<!\d)\.", " "),
+    (r"[^a-z0-9./\-]+", " "),
+    # Business shorthand.
+    (r"\beow\b", "end of the week"),
+    (r"\beom\b", "end of the month"),
+    (r"\beoy\b", "end of the year"),
+    (r"\b(?:eod|cob|tonight|(?:close|end) of (?:the )?(?:business )?day|end of business)\b", "today"),
+    (r"\bmid(week|month)\b", r"mid \1"),
+    (r"\b(?:week|work) ?day(s?)\b", r"business day\1"),
+    (r"\b(month|year)[ -]?end\b", r"end of the \1"),
+    # Ordinals: 4th -> 4.
+    (r"\b(\d+)(?:st|nd|rd|th)\b", r"\1"),
+    # "-ish" (before number words: "tenish").
+    (rf"\b(\d+|{_alternation([*_UNITS, *_TENS])}|days?|weeks?|months?|hours?|fortnights?)-?ish\b", r"\1"),
+    # Number words (before hyphens go: "twenty-four").
+    (rf"\b({_alternation(_TENS)})(?:[ -]({_alternation(_UNITS)}))?\b",
+     lambda m: str(_TENS[m[1]] + (_UNITS[m[2]] if m[2] else 0))),  # fmt: skip
+    (rf"\b({_alternation(_UNITS)})\b", lambda m: str(_UNITS[m[1]])),
+    (r"\ba couple(?: of)?\b|\bcouple(?: of)?\b", "2"),
+    (r"\ba few\b|\bfew\b", "3"),
+    # Hedges.
+    (r"\b(?:ish|about|roughly|approximately|approx|around|circa|or so|give or take|at (?:the )?most|max)\b",
+     " "),  # fmt: skip
+    # Hyphens between a number or a word and a word: "48-hour", "mid-December", "business-day".
+    (r"(?<=[a-z0-9])-(?=[a-z])", " "),
+    (r"(?<=\d)(?=[a-z])", " "),  # 48h, 10days
+    (rf"(?<=\d) (?:more|additional|extra|further|odd|full|short) (?=(?:{_BIZ} )?{_UNIT}\b)", " "),
+    (r" +", " "),
+    # Halves and the indefinite article as a number.
+    (rf"\bhalf (?:a |an )?(?=(?:{_BIZ} )?{_ONE_UNIT}\b)", "0.5 "),
+    (rf"\b(?:a|an)(?= (?:{_BIZ} )?{_ONE_UNIT}\b)", "1"),
+    (r"\b(\d+) and (?:a )?half\b", r"\1.5"),
+    (rf"\b(\d+) ((?:{_BIZ} )?{_UNIT}) and (?:a )?half\b", r"\1.5 \2"),
+    # "within the next week" = within 1 week; "the next week or two" = 2 weeks.
+    (rf"\b(within|in|over|during|for) the (?:next|coming|following) (?=(?:{_BIZ} )?{_ONE_UNIT}\b)", r"\1 1 "),
+    (rf"\b(?:the )?next (?=(?:{_BIZ} )?{_UNIT} (?:or|to|-) \d)", "1 "),
+    # Ranges: the upper bound. "3-5 days", "between 3 and 5 days", "1 week or 2" (the unit said once).
+    (rf"\b(?:between )?(?P<low>{_NUM}) ?(?:-|to|or|and) ?(?P<high>{_NUM})(?= (?:{_BIZ} )?{_UNIT}\b)",
+     _upper_bound),  # fmt: skip
+    (rf"\b(?P<low>{_NUM}) (?P<unit>(?:{_BIZ} )?{_UNIT}) ?(?:-|to|or) ?(?P<high>{_NUM})\b"
+     rf"(?![./\d]| ?(?:{_BIZ} )?{_UNIT}\b)", _range_of_units),  # fmt: skip
+    (r" +", " "),
+]
+_NORMALIZE_COMPILED = [(re.compile(pattern, re.ASCII), repl) for pattern, repl in _NORMALIZE]
+
+
+def normalize(text: str) -> str:
+    """The canonical form the rules are matched against (exposed for tests and for plugins)."""
+    text = f" {text.lower()} "
+    for pattern, repl in _NORMALIZE_COMPILED:
+        text = pattern.sub(repl, text)
+    return text
+
+
+# --- step 2: rules --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    said_on: date
+    ended_at: datetime
+    calendar: BusinessCalendar
+
+
+Rule = Callable[[re.Match[str], _Context], "date | None"]
+
+
+def _month_length(year: int, month: int) -> int:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day
+
+
+def _add_months(day: date, count: int) -> date:
+    year, month0 = divmod(day.year * 12 + day.month - 1 + count, 12)
+    return date(year, month0 + 1, min(day.day, _month_length(year, month0 + 1)))
+
+
+def _month_point(year: int, month: int, point: int) -> date:
+    return date(year, month, _month_length(year, month) if point == -1 else point)
+
+
+def _absolute(ctx: _Context, year: str | None, month: int, day: int) -> date | None:
+    """A calendar date; without a year, the next one on or after the interview date."""
+    if year is not None:
+        number = int(year)
+        found = date(number + 2000 if number < 100 else number, month, day)
+        return found if found >= ctx.said_on else None
+    found = date(ctx.said_on.year, month, day) if day <= _month_length(ctx.said_on.year, month) else None
+    if found is None or found < ctx.said_on:
+        found = date(ctx.said_on.year + 1, month, day)
+    return found
+
+
+def _iso_date(m: re.Match[str], ctx: _Context) -> date | None:
+    return _absolute(ctx, m["y"], int(m["m"]), int(m["d"]))
+
+
+def _slash_date(m: re.Match[str], ctx: _Context) -> date | None:
+    first, second = int(m["a"]), int(m["b"])
+    country = (getattr(ctx.calendar, "country", None) or "US").upper()
+    month_first = country in _MONTH_FIRST_COUNTRIES
+    if first > 12 or (second <= 12 and not month_first):
+        first, second = second, first
+    return _absolute(ctx, m["y"], first, second)
+
+
+def _dot_date(m: re.Match[str], ctx: _Context) -> date | None:
+    return _absolute(ctx, m["y"], int(m["b"]), int(m["a"]))
+
+
+def _month_day(m: re.Match[str], ctx: _Context) -> date | None:
+    return _absolute(ctx, m["y"], _MONTHS[m["month"]], int(m["d"]))
+
+
+def _day_of_month(m: re.Match[str], ctx: _Context) -> date | None:
+    """ "by the 4th": the next 4th (of this month or a later one) on or after the interview date."""
+    day = int(m["d"])
+    if not 1 <= day <= 31:
+        return None
+    first = ctx.said_on.replace(day=1)
+    for ahead in range(12):
+        month = _add_months(first, ahead)
+        if day <= _month_length(month.year, month.month) and month.replace(day=day) >= ctx.said_on:
+            return month.replace(day=day)
+    return None
+
+
+def _month_period(m: re.Match[str], ctx: _Context) -> date | None:
+    """ "early/mid/late/end of December", "in December": a point in the next such month (or this one)."""
+    month = _MONTHS[m["month"]]
+    point = _MONTH_POINT[m["q"]]
+    if m["y"] is not None:
+        found = _month_point(int(m["y"]), month, point)
+        return found if found >= ctx.said_on else None
+    found = _month_point(ctx.said_on.year, month, point)
+    return found if found >= ctx.said_on else _month_point(ctx.said_on.year + 1, month, point)
+
+
+def _relative_period(m: re.Match[str], ctx: _Context) -> date | None:
+    """ "end of next week", "early next month", "the end of the week", "later this week", "end of the year"."""
+    q = m["q"]
+    ahead = 1 if m["next"] else 0
+    said = ctx.said_on
+    if m["period"] == "week":
+        monday = said - timedelta(days=said.weekday())
+        found = monday + timedelta(days=7 * ahead + _WEEK_POINT[q])
+        return found + timedelta(days=7) if found <= said else found
+    if m["period"] == "month":
+        point = _MONTH_POINT[q]
+        first = _add_months(said.replace(day=1), ahead)
+        found = _month_point(first.year, first.month, point)
+        if found <= said:
+            first = _add_months(first, 1)
+            found = _month_point(first.year, first.month, point)
+        return found
+    if q not in _YEAR_POINT:
+        return None
+    month, day = _YEAR_POINT[q]
+    found = date(said.year + ahead, month, day)
+    return found.replace(year=found.year + 1) if found <= said else found
+
+
+def _weekday_in_week(m: re.Match[str], ctx: _Context) -> date | None:
+    """ "Tuesday next week", "next week on Tuesday", "Thursday this week"."""
+    weekday = _WEEKDAYS[m["wd"] or m["wd2"]]
+    said = ctx.said_on
+    ahead = 1 if (m["which"] or m["which2"]) != "this" else 0
+    found = said - timedelta(days=said.weekday()) + timedelta(days=7 * ahead + weekday)
+    return found if found > said else _next_weekday(said, weekday)
+
+
+def _next_weekday(after: date, weekday: int) -> date:
+    return after + timedelta(days=(weekday - after.weekday() - 1) % 7 + 1)
+
+
+def _weekday(m: re.Match[str], ctx: _Context) -> date | None:
+    return _next_weekday(ctx.said_on, _WEEKDAYS[m["wd"]])
+
+
+_DAYS_PER = {"h": 1 / 24, "d": 1, "w": 7, "f": 14, "m": 31}
+
+
+def _quantity(m: re.Match[str], ctx: _Context) -> date | None:
+    """ "N days", "N business days", "N weeks", "N fortnights", "N months", "N hours"."""
+    count = float(m["n"])
+    unit = m["unit"][0]  # h(ours), d(ays), w(eeks, wks), f(ortnights), m(onths)
+    business = m["biz"] in ("business", "working", "work")
+    if count * _DAYS_PER[unit] * (1.5 if business else 1) > MAX_DAYS_AHEAD:
+        return None
+    if unit == "h":
+        if business:
+            return None
+        end = ctx.ended_at.astimezone(UTC) + timedelta(hours=count)
+        return end.astimezone(ctx.ended_at.tzinfo).date()
+    if unit == "d" and business:
+        return ctx.calendar.add(ctx.said_on, math.ceil(count))
+    if unit == "m":
+        whole = math.floor(count)
+        return _add_months(ctx.said_on, whole) + timedelta(days=math.ceil((count - whole) * 30))
+    return ctx.said_on + timedelta(days=math.ceil(count * _DAYS_PER[unit]))
+
+
+def _offset(days: int) -> Rule:
+    return lambda m, ctx: ctx.said_on + timedelta(days=days)
+
+
+_YEAR = r"(?: (?P<y>\d{4}))?"
+_RULES: list[tuple[str, Rule]] = [
+    # Absolute dates.
+    (r"(?<![\d./-])(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?![\d./-])", _iso_date),
+    (r"(?<![\d./-])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?(?![\d/])", _slash_date),
+    (r"(?<![\d./-])(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?P<y>\d{4}|\d{2})?(?![\d.])", _dot_date),
+    (rf"\b(?:(?P<q>{_QUALIFIER}) (?:of )?(?:the )?|(?:in|during) )(?P<month>{_MONTH}){_YEAR}\b", _month_period),
+    (rf"\b(?P<month>{_MONTH}) (?:the )?(?P<d>\d{{1,2}})\b(?!\.\d){_YEAR}(?! ?(?:{_BIZ} )?{_UNIT}\b)", _month_day),
+    (rf"\b(?:the )?(?<![\d.])(?P<d>\d{{1,2}}) (?:of )?(?P<month>{_MONTH})\b{_YEAR}", _month_day),
+    (rf"\b(?:by|on|until|till|before) the (?P<d>\d{{1,2}})\b(?![.\d]| (?:{_BIZ} )?{_UNIT}\b)", _day_of_month),
+    # Weeks, months and years around the interview.
+    (rf"\b(?P<wd>{_WEEKDAY}) (?:of )?(?:the )?(?P<which>this|next|following|coming) week\b"
+     rf"|\b(?P<which2>this|next|following|coming) week (?:on )?(?P<wd2>{_WEEKDAY})\b", _weekday_in_week),  # fmt: skip
+    (rf"\b(?=(?:{_QUALIFIER}|the|this|next|following|coming|current) )(?:(?P<q>{_QUALIFIER}) (?:of |in )?)?"
+     r"(?:the |this |current |(?:the )?(?P<next>next|following|coming) )?(?P<period>week|month|year)\b",
+     _relative_period),  # fmt: skip
+    (rf"\b(?P<wd>{_WEEKDAY})\b", _weekday),
+    # Amounts of time.
+    (rf"(?<![\d./-])(?P<n>{_NUM}) (?:(?P<biz>{_BIZ}) )?(?P<unit>{_UNIT})\b(?! ago\b)", _quantity),
+    (r"\b(?:the )?day after tomorrow\b", _offset(2)),
+    (r"\btomorrow\b", _offset(1)),
+    (r"\btoday\b", _offset(0)),
+]
+_RULES_COMPILED = [(re.compile(pattern, re.ASCII), rule) for pattern, rule in _RULES]
+
+
+def parse_timeline(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalendar) -> date | None:
+    """The decision date D the phrase ``text`` names, or None when it names none this parser understands.
+
+    :param said_on: the interview's local date, which relative phrases count from.
+    :param ended_at: the interview's end, timezone-aware, for "within N hours".
+    :param calendar: business-day arithmetic for "N business days", and the country for "12/4".
+    """
+    ctx = _Context(said_on, ended_at, calendar)
+    try:
+        latest = said_on + timedelta(days=MAX_DAYS_AHEAD)
+    except OverflowError:
+        latest = date.max
+    remaining = normalize(text)
+    found: list[date] = []
+    for pattern, rule in _RULES_COMPILED:
+        for m in pattern.finditer(remaining):
+            try:
+                day = rule(m, ctx)
+            except (ValueError, OverflowError):  # "February 30", year 10000: not a date
+                day = None
+            if day is not None and said_on <= day <= latest:
+                found.append(day)
+        remaining = pattern.sub(lambda m: " " * len(m[0]), remaining)
+    return max(found, default=None)
+
+
+@hookimpl(trylast=True)
+def calsync_parse_timeline(text: str, interview: Interview, calendar: BusinessCalendar) -> date | None:
+    return parse_timeline(
+        text,
+        interview.start.astimezone(interview.timezone).date(),
+        interview.end.astimezone(interview.timezone),
+        calendar,
+    )

@@ -1,0 +1,99 @@
+"""Reading the user's TOML files with errors that say where: ``path:line: what is wrong``.
+
+``tomllib`` gives no positions for values, so :class:`LineIndex` finds them in the text: the line of each table
+header and of each ``key =`` under it. Good enough for the files people write by hand; when a key cannot be
+found the error points at its table.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from calsync.errors import InputError
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
+_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+@dataclass
+class Table:
+    """Where one table (``[name]`` or one ``[[name]]`` entry) starts, and where its keys are."""
+
+    line: int
+    keys: dict[str, int] = field(default_factory=dict)
+
+    def line_of(self, key: str | None = None) -> int:
+        return self.keys.get(key, self.line) if key else self.line
+
+
+class LineIndex:
+    """Table headers and keys by position, for error messages."""
+
+    def __init__(self, text: str) -> None:
+        # ("interviews", 0) -> Table: the first [[interviews]]; ("interviews.events", 0, 1) -> its 2nd event.
+        self.tables: dict[tuple, Table] = {(): Table(1)}
+        counts: dict[tuple, int] = {}
+        current: tuple = ()
+        parents: dict[str, int] = {}  # array name -> index of its latest entry
+        for number, raw in enumerate(text.splitlines(), start=1):
+            header = _HEADER.match(raw)
+            if header:
+                name = header.group(2).replace(" ", "")
+                parent_path = tuple(parents[prefix] for prefix in _prefixes(name) if prefix in parents)
+                if header.group(1) == "[[":
+                    slot = (name, *parent_path)
+                    index = counts.get(slot, 0)
+                    counts[slot] = index + 1
+                    parents[name] = index
+                    # An array entry restarts its children's counts.
+                    for other in list(parents):
+                        if other.startswith(name + "."):
+                            del parents[other]
+                    current = (name, *parent_path, index)
+                else:
+                    current = (name, *parent_path)
+                self.tables[current] = Table(number)
+                continue
+            key = _KEY.match(raw)
+            if key:
+                self.tables.setdefault(current, Table(number)).keys.setdefault(key.group(1).strip("\"'"), number)
+
+    def line(self, table: tuple, key: str | None = None) -> int | None:
+        found = self.tables.get(table)
+        return found.line_of(key) if found else None
+
+
+def _prefixes(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:n]) for n in range(1, len(parts))]
+
+
+def read_toml(path: Path, what: str) -> tuple[dict[str, Any], LineIndex]:
+    """Parse a TOML file; every failure is an :class:`InputError` naming the path (and line)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", path) from None
+    except IsADirectoryError:
+        raise InputError(f"{what} is a directory, not a file", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror}", path) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte {exc.start})", path, line) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        position = _TOML_POSITION.search(message)
+        line = int(position.group(1)) if position else None
+        message = _TOML_POSITION.sub("", message).strip()
+        raise InputError(f"invalid TOML: {message}", path, line) from None
+    return data, LineIndex(text)
