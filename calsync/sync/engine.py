@@ -115,7 +115,7 @@ def sync_target(
         from calsync import paths
 
         directory = paths.state_dir()
-    db = StateDB(state_path(target, directory))
+    db = StateDB(state_path(target, directory), read_only=dry_run)
     provider = provider or provider_cls(target)
     try:
         provider.state = db.provider_state()

@@ -60,16 +60,25 @@ def state_path(target: Target, state_dir: Path) -> Path:
 
 
 class StateDB:
-    def __init__(self, path: Path) -> None:
+    """``read_only`` (for ``--dry-run``) never creates or changes the file: a missing one reads as empty."""
+
+    def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
         try:
+            if read_only:
+                exists = path.exists()
+                uri = f"{path.resolve().as_uri()}?mode=ro" if exists else "file::memory:"
+                self._db = sqlite3.connect(uri, uri=True, isolation_level=None)
+                if not exists:
+                    self._db.executescript(_SCHEMA)
+                return
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.execute("pragma journal_mode=wal")
+            self._db.execute("pragma synchronous=normal")
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise UserError(f"{path}: cannot open the sync state database: {exc}") from None
-        self._db.execute("pragma journal_mode=wal")
-        self._db.execute("pragma synchronous=normal")
 
     def close(self) -> None:
         self._db.close()
