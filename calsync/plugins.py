@@ -30,6 +30,7 @@ pm = pluggy.PluginManager("calsync")
 pm.add_hookspecs(hookspecs)
 
 _loaded = False
+_versions: dict[str, str] = {}  # plugin name -> its distribution's version
 
 
 def load_plugins() -> pluggy.PluginManager:
@@ -54,6 +55,8 @@ def load_plugins() -> pluggy.PluginManager:
             print(f"calsync: plugin {ep.name!r} failed to load: {exc}", file=sys.stderr)
             continue
         pm.register(plugin, ep.name)
+        if ep.dist is not None:
+            _versions[ep.name] = ep.dist.version
     if os.environ.get("CALSYNC_TRACE_HOOKS"):
         pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
         pm.enable_tracing()
@@ -94,17 +97,14 @@ def describe() -> list[dict]:
     """What is loaded, for ``calsync plugins``."""
     load_plugins()
     rows = []
-    for plugin, dist in [*pm.list_plugin_distinfo(), *[(p, None) for p in _without_distinfo()]]:
+    for plugin in pm.get_plugins():
+        name = pm.get_name(plugin)
         rows.append(
             {
-                "name": pm.get_name(plugin),
-                "hooks": sorted(h.name for h in pm.get_hookcallers(plugin) or ()),
-                "version": dist.version if dist is not None else None,
+                "name": name,
+                "hooks": sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()),
+                "version": _versions.get(name),
+                "builtin": name in DEFAULT_PLUGINS,
             }
         )
     return sorted(rows, key=lambda row: row["name"])
-
-
-def _without_distinfo() -> list[object]:
-    with_dist = {id(p) for p, _ in pm.list_plugin_distinfo()}
-    return [p for p in pm.get_plugins() if id(p) not in with_dist]

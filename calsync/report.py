@@ -76,13 +76,11 @@ def sync_summary(report: SyncReport) -> str:
     if report.dry_run:
         for verb, _uid, summary in report.planned:
             lines.append(f"  would {verb}: {summary}")
-    verb = "would make" if report.dry_run else "made"
-    counts = (
-        f"{len(report.planned) if report.dry_run else report.writes} change(s)"
-        if report.dry_run
-        else f"{len(report.created)} created, {len(report.updated)} updated, {len(report.deleted)} deleted"
-    )
-    lines.append(f"{report.target} ({report.where}): {verb} {counts}, {report.unchanged} unchanged")
+    if report.dry_run:
+        counts = f"would make {len(report.planned)} change(s)"
+    else:
+        counts = f"{len(report.created)} created, {len(report.updated)} updated, {len(report.deleted)} deleted"
+    lines.append(f"{report.target} ({report.where}): {counts}, {report.unchanged} unchanged")
     for conflict in report.conflicts:
         lines.append(f"  kept the target's version of {conflict.uid}: {conflict.reason} (--force overwrites)")
     lines.extend(f"  note: {note}" for note in report.notes)
