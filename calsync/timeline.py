@@ -47,7 +47,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from calsync.hookspecs import hookimpl
 
@@ -115,27 +116,31 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"[‐‑‒–—―−]", "-"),
     (r"(?<!\d)\.", " "),
     (r"[^a-z0-9./\-]+", " "),
+    (r"\b(hour|day|week|fortnight|month)s(?= time\b)", r"\1"),  # "in a week's time"
     # Business shorthand.
     (r"\beow\b", "end of the week"),
     (r"\beom\b", "end of the month"),
     (r"\beoy\b", "end of the year"),
     (r"\b(?:eod|cob|tonight|(?:close|end) of (?:the )?(?:business )?day|end of business)\b", "today"),
+    (r"\bmid(week|month)(?= (?:the )?(?:this|next|following|coming) \1\b)", "mid"),  # "midweek next week"
     (r"\bmid(week|month)\b", r"mid \1"),
     (r"\b(?:week|work) ?day(s?)\b", r"business day\1"),
     (r"\b(month|year)[ -]?end\b", r"end of the \1"),
+    (r"(?<!\d )\b(?:business|working|work)[ -]week\b", "week"),  # "end of the business week"
     # Ordinals: 4th -> 4.
     (r"\b(\d+)(?:st|nd|rd|th)\b", r"\1"),
     # "-ish" (before number words: "tenish").
     (rf"\b(\d+|{_alternation([*_UNITS, *_TENS])}|days?|weeks?|months?|hours?|fortnights?)-?ish\b", r"\1"),
     # Number words (before hyphens go: "twenty-four").
-    (rf"\b({_alternation(_TENS)})(?:[ -]({_alternation(_UNITS)}))?\b",
-     lambda m: str(_TENS[m[1]] + (_UNITS[m[2]] if m[2] else 0))),  # fmt: skip
+    (
+        rf"\b({_alternation(_TENS)})(?:[ -]({_alternation(_UNITS)}))?\b",
+        lambda m: str(_TENS[m[1]] + (_UNITS[m[2]] if m[2] else 0)),
+    ),
     (rf"\b({_alternation(_UNITS)})\b", lambda m: str(_UNITS[m[1]])),
     (r"\ba couple(?: of)?\b|\bcouple(?: of)?\b", "2"),
     (r"\ba few\b|\bfew\b", "3"),
     # Hedges.
-    (r"\b(?:ish|about|roughly|approximately|approx|around|circa|or so|give or take|at (?:the )?most|max)\b",
-     " "),  # fmt: skip
+    (r"\b(?:ish|about|roughly|approximately|approx|around|circa|or so|give or take|at (?:the )?most|max)\b", " "),
     # Hyphens between a number or a word and a word: "48-hour", "mid-December", "business-day".
     (r"(?<=[a-z0-9])-(?=[a-z])", " "),
     (r"(?<=\d)(?=[a-z])", " "),  # 48h, 10days
@@ -150,19 +155,30 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (rf"\b(within|in|over|during|for) the (?:next|coming|following) (?=(?:{_BIZ} )?{_ONE_UNIT}\b)", r"\1 1 "),
     (rf"\b(?:the )?next (?=(?:{_BIZ} )?{_UNIT} (?:or|to|-) \d)", "1 "),
     # Ranges: the upper bound. "3-5 days", "between 3 and 5 days", "1 week or 2" (the unit said once).
-    (rf"\b(?:between )?(?P<low>{_NUM}) ?(?:-|to|or|and) ?(?P<high>{_NUM})(?= (?:{_BIZ} )?{_UNIT}\b)",
-     _upper_bound),  # fmt: skip
-    (rf"\b(?P<low>{_NUM}) (?P<unit>(?:{_BIZ} )?{_UNIT}) ?(?:-|to|or) ?(?P<high>{_NUM})\b"
-     rf"(?![./\d]| ?(?:{_BIZ} )?{_UNIT}\b)", _range_of_units),  # fmt: skip
+    (
+        rf"\b(?:between )?(?P<low>{_NUM}) ?(?:-|to|or|and) ?(?P<high>{_NUM})(?= (?:{_BIZ} )?{_UNIT}\b)",
+        _upper_bound,
+    ),
+    (
+        rf"\b(?P<low>{_NUM}) (?P<unit>(?:{_BIZ} )?{_UNIT}) ?(?:-|to|or) ?(?P<high>{_NUM})\b"
+        rf"(?![./\d]| ?(?:{_BIZ} )?{_UNIT}\b)",
+        _range_of_units,
+    ),
     (r" +", " "),
 ]
-_NORMALIZE_COMPILED = [(re.compile(pattern, re.ASCII), repl) for pattern, repl in _NORMALIZE]
+
+
+@cache
+def _compiled(table: str) -> list[tuple[re.Pattern[str], Any]]:
+    """A table's patterns, compiled on first use (about 10 ms: not paid by ``calsync --help``)."""
+    rows = _NORMALIZE if table == "normalize" else _RULES
+    return [(re.compile(pattern, re.ASCII), action) for pattern, action in rows]
 
 
 def normalize(text: str) -> str:
     """The canonical form the rules are matched against (exposed for tests and for plugins)."""
     text = f" {text.lower()} "
-    for pattern, repl in _NORMALIZE_COMPILED:
+    for pattern, repl in _compiled("normalize"):
         text = pattern.sub(repl, text)
     return text
 
@@ -330,11 +346,16 @@ _RULES: list[tuple[str, Rule]] = [
     (rf"\b(?:the )?(?<![\d.])(?P<d>\d{{1,2}}) (?:of )?(?P<month>{_MONTH})\b{_YEAR}", _month_day),
     (rf"\b(?:by|on|until|till|before) the (?P<d>\d{{1,2}})\b(?![.\d]| (?:{_BIZ} )?{_UNIT}\b)", _day_of_month),
     # Weeks, months and years around the interview.
-    (rf"\b(?P<wd>{_WEEKDAY}) (?:of )?(?:the )?(?P<which>this|next|following|coming) week\b"
-     rf"|\b(?P<which2>this|next|following|coming) week (?:on )?(?P<wd2>{_WEEKDAY})\b", _weekday_in_week),  # fmt: skip
-    (rf"\b(?=(?:{_QUALIFIER}|the|this|next|following|coming|current) )(?:(?P<q>{_QUALIFIER}) (?:of |in )?)?"
-     r"(?:the |this |current |(?:the )?(?P<next>next|following|coming) )?(?P<period>week|month|year)\b",
-     _relative_period),  # fmt: skip
+    (
+        rf"\b(?P<wd>{_WEEKDAY}) (?:of )?(?:the )?(?P<which>this|next|following|coming) week\b"
+        rf"|\b(?P<which2>this|next|following|coming) week (?:on )?(?P<wd2>{_WEEKDAY})\b",
+        _weekday_in_week,
+    ),
+    (
+        rf"\b(?=(?:{_QUALIFIER}|the|this|next|following|coming|current) )(?:(?P<q>{_QUALIFIER}) (?:of |in )?)?"
+        r"(?:the |this |current |(?:the )?(?P<next>next|following|coming) )?(?P<period>week|month|year)\b",
+        _relative_period,
+    ),
     (rf"\b(?P<wd>{_WEEKDAY})\b", _weekday),
     # Amounts of time.
     (rf"(?<![\d./-])(?P<n>{_NUM}) (?:(?P<biz>{_BIZ}) )?(?P<unit>{_UNIT})\b(?! ago\b)", _quantity),
@@ -342,7 +363,6 @@ _RULES: list[tuple[str, Rule]] = [
     (r"\btomorrow\b", _offset(1)),
     (r"\btoday\b", _offset(0)),
 ]
-_RULES_COMPILED = [(re.compile(pattern, re.ASCII), rule) for pattern, rule in _RULES]
 
 
 def parse_timeline(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalendar) -> date | None:
@@ -359,7 +379,7 @@ def parse_timeline(text: str, said_on: date, ended_at: datetime, calendar: Busin
         latest = date.max
     remaining = normalize(text)
     found: list[date] = []
-    for pattern, rule in _RULES_COMPILED:
+    for pattern, rule in _compiled("rules"):
         for m in pattern.finditer(remaining):
             try:
                 day = rule(m, ctx)

@@ -1,0 +1,399 @@
+"""The built-in timeline parser (calsync/timeline.py): phrase -> decision date D."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import factories
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from calsync.businessdays import BusinessCalendar, calendar_for
+from calsync.hookspecs import hookimpl
+from calsync.plugins import load_plugins, pm
+from calsync.timeline import normalize, parse_timeline
+
+CHICAGO = ZoneInfo("America/Chicago")
+FRIDAY = date(2026, 11, 20)  # the issue's interview: Fri 2026-11-20 14:00-15:00 Chicago, US holidays
+FRIDAY_END = datetime(2026, 11, 20, 15, 0, tzinfo=CHICAGO)
+US = BusinessCalendar("US")
+
+
+def d(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def parse_on(text: str, said_on: date, country: str | None = "US", subdivision: str | None = None) -> date | None:
+    """Parse as if said in an interview on ``said_on`` ending at 15:00 Chicago time."""
+    ended_at = datetime.combine(said_on, time(15, 0), tzinfo=CHICAGO)
+    return parse_timeline(text, said_on, ended_at, BusinessCalendar(country, subdivision))
+
+
+# Every row is said on Fri 2026-11-20 (US holidays: Thanksgiving is Thu 2026-11-26).
+ISSUE_ROWS = [
+    ("within a week", "2026-11-27"),
+    ("in one week", "2026-11-27"),
+    ("in a week", "2026-11-27"),
+    ("in two weeks", "2026-12-04"),
+    ("a couple of weeks", "2026-12-04"),
+    ("in a few days", "2026-11-23"),
+    ("3-5 business days", "2026-11-30"),
+    ("by Friday", "2026-11-27"),
+    ("end of next week", "2026-11-27"),
+    ("early next week", "2026-11-24"),
+    ("mid next week", "2026-11-25"),
+    ("by December 4", "2026-12-04"),
+    ("within 48 hours", "2026-11-22"),
+    ("by the end of the month", "2026-11-30"),
+    ("in ten days", "2026-11-30"),
+    ("soon", None),
+]
+
+EXTENSION_ROWS = [
+    # Spelling, punctuation, embedding.
+    ("We'll get back to you within a week, hopefully sooner", "2026-11-27"),
+    ("WITHIN A WEEK!", "2026-11-27"),
+    ("“In two weeks.”", "2026-12-04"),
+    ("in a week’s time", "2026-11-27"),
+    ("in a fortnight's time", "2026-12-04"),
+    ("a couple weeks", "2026-12-04"),
+    ("in twenty days", "2026-12-10"),
+    ("within twenty-one days", "2026-12-11"),
+    ("forty-eight hours", "2026-11-22"),
+    ("48h", "2026-11-22"),
+    ("a 48-hour turnaround", "2026-11-22"),
+    # Ranges take the upper bound; hedges change nothing.
+    ("3–5 business days", "2026-11-30"),
+    ("3 to 5 business days", "2026-11-30"),
+    ("between 3 and 5 working days", "2026-11-30"),
+    ("three or four days", "2026-11-24"),
+    ("a week or two", "2026-12-04"),
+    ("1-2 weeks", "2026-12-04"),
+    ("a day or two", "2026-11-22"),
+    ("a week to ten days", "2026-11-30"),
+    ("in the next week or two", "2026-12-04"),
+    ("about 2 weeks", "2026-12-04"),
+    ("roughly two weeks", "2026-12-04"),
+    ("approximately 10 days", "2026-11-30"),
+    ("around a week", "2026-11-27"),
+    ("2 weeks or so", "2026-12-04"),
+    ("2 or so weeks", "2026-12-04"),
+    ("a week-ish", "2026-11-27"),
+    ("tenish days", "2026-11-30"),
+    ("two weeks at the most", "2026-12-04"),
+    ("a few more days", "2026-11-23"),
+    # Units.
+    ("3 days", "2026-11-23"),
+    ("3 business days", "2026-11-25"),
+    ("3 working days", "2026-11-25"),
+    ("5 workdays", "2026-11-30"),
+    ("5 weekdays", "2026-11-30"),
+    ("2 business weeks", "2026-12-04"),  # business weeks are calendar weeks
+    ("a fortnight", "2026-12-04"),
+    ("a month", "2026-12-20"),
+    ("in 3 months", "2027-02-20"),
+    ("a week and a half", "2026-12-01"),  # 10.5 days, rounded up
+    ("1.5 weeks", "2026-12-01"),
+    ("half a day", "2026-11-21"),
+    ("within 24 hours", "2026-11-21"),
+    ("within 9 hours", "2026-11-21"),  # 15:00 + 9 h = Saturday 00:00
+    ("within 8 hours", "2026-11-20"),
+    ("the next 10 days", "2026-11-30"),
+    ("in the next few days", "2026-11-23"),
+    ("within the next week", "2026-11-27"),
+    ("within 24 business hours", None),  # ambiguous: not understood
+    ("2 weeks ago", None),
+    # Weeks (start Monday): start Mon, early Tue, mid Wed, late/end Fri; "this" rolls when not after said_on.
+    ("next week", "2026-11-27"),
+    ("sometime next week", "2026-11-27"),
+    ("start of next week", "2026-11-23"),
+    ("late next week", "2026-11-27"),
+    ("by the end of the following week", "2026-11-27"),
+    ("end of this week", "2026-11-27"),  # said on that Friday: the next one
+    ("end of the week", "2026-11-27"),
+    ("by the end of the week", "2026-11-27"),
+    ("end of the business week", "2026-11-27"),
+    ("EOW", "2026-11-27"),
+    ("later this week", "2026-11-27"),
+    ("midweek next week", "2026-11-25"),
+    # Weekdays: the next one strictly after the interview date; "next" does not skip a week.
+    ("by Monday", "2026-11-23"),
+    ("by next Tuesday", "2026-11-24"),
+    ("on Thursday", "2026-11-26"),
+    ("by Fri", "2026-11-27"),
+    ("this Friday", "2026-11-27"),
+    ("Wednesday next week", "2026-11-25"),
+    ("next week on Monday", "2026-11-23"),
+    # Days.
+    ("tomorrow", "2026-11-21"),
+    ("the day after tomorrow", "2026-11-22"),
+    ("by end of day", "2026-11-20"),
+    ("EOD", "2026-11-20"),
+    ("today", "2026-11-20"),
+    # Months: start 1st, early 10th, mid 15th, late/end last day; a bare "next month" is its end.
+    ("early next month", "2026-12-10"),
+    ("mid next month", "2026-12-15"),
+    ("late next month", "2026-12-31"),
+    ("end of next month", "2026-12-31"),
+    ("next month", "2026-12-31"),
+    ("by the beginning of next month", "2026-12-01"),
+    ("by month-end", "2026-11-30"),
+    ("EOM", "2026-11-30"),
+    ("end of the year", "2026-12-31"),
+    ("next year", "2027-12-31"),
+    ("early next year", None),
+    # Absolute dates; no year and before the interview date means next year.
+    ("by Dec 4th", "2026-12-04"),
+    ("December 4th", "2026-12-04"),
+    ("Dec. 4", "2026-12-04"),
+    ("4 December", "2026-12-04"),
+    ("the 4th of December", "2026-12-04"),
+    ("December the 4th", "2026-12-04"),
+    ("December 4, 2026", "2026-12-04"),
+    ("12/4", "2026-12-04"),  # month first in the US
+    ("12/4/26", "2026-12-04"),
+    ("13/12", "2026-12-13"),  # a number over 12 is the day
+    ("2026-12-04", "2026-12-04"),
+    ("4.12.", "2026-12-04"),
+    ("by Jan 5", "2027-01-05"),
+    ("November 3", "2027-11-03"),
+    ("November 20", "2026-11-20"),  # the interview date itself is not "before"
+    ("2025-12-04", None),  # an explicit year in the past
+    ("February 30", None),
+    ("by the 4th", "2026-12-04"),
+    ("by the 25th", "2026-11-25"),
+    ("early December", "2026-12-10"),
+    ("mid-December", "2026-12-15"),
+    ("late December", "2026-12-31"),
+    ("end of December", "2026-12-31"),
+    ("by the end of January 2027", "2027-01-31"),
+    ("in December", "2026-12-31"),
+    ("in early March", "2027-03-10"),
+    # Several phrases: the latest wins, whatever the order.
+    ("by Friday, at the latest within two weeks", "2026-12-04"),
+    ("within two weeks, probably by Friday", "2026-12-04"),
+    ("a decision by Monday, offers out early December", "2026-12-10"),
+    # Not understood.
+    ("several weeks", None),
+    ("shortly", None),
+    ("ASAP", None),
+    ("in the coming weeks", None),
+    ("", None),
+    ("we will be in touch", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ISSUE_ROWS + EXTENSION_ROWS, ids=lambda v: str(v))
+def test_phrase_said_on_the_issue_friday(text, expected):
+    assert parse_timeline(text, FRIDAY, FRIDAY_END, US) == (d(expected) if expected else None)
+
+
+@pytest.mark.parametrize(
+    ("text", "said_on", "country", "expected"),
+    [
+        # Weeks and weekdays on other days of the week.
+        ("end of the week", "2026-11-16", "US", "2026-11-20"),  # Monday: this Friday
+        ("end of the week", "2026-11-21", "US", "2026-11-27"),  # Saturday: this Friday has passed
+        ("later this week", "2026-11-17", "US", "2026-11-20"),
+        ("by Friday", "2026-11-19", "US", "2026-11-20"),
+        ("on Monday", "2026-11-23", "US", "2026-11-30"),  # strictly after: not the same day
+        ("next Tuesday", "2026-11-16", "US", "2026-11-17"),
+        ("Tuesday next week", "2026-11-16", "US", "2026-11-24"),
+        ("Thursday this week", "2026-11-16", "US", "2026-11-19"),
+        ("Thursday this week", "2026-11-20", "US", "2026-11-26"),  # passed: the next one
+        ("next week", "2026-11-22", "US", "2026-11-27"),  # Sunday still belongs to the week of the 16th
+        ("early next week", "2026-11-16", "US", "2026-11-24"),
+        ("next week", "2026-12-28", "US", "2027-01-08"),
+        # Months and years.
+        ("by the end of the month", "2026-11-30", "US", "2026-12-31"),  # on its last day: the next month's
+        ("end of the month", "2027-01-31", "US", "2027-02-28"),
+        ("in a month", "2027-01-31", "US", "2027-02-28"),  # clamped
+        ("in one month", "2028-01-31", "US", "2028-02-29"),
+        ("in 3 months", "2026-11-30", "US", "2027-02-28"),
+        ("end of next month", "2027-01-15", "US", "2027-02-28"),
+        ("end of the year", "2026-12-31", "US", "2027-12-31"),
+        ("in 3 days", "2026-12-30", "US", "2027-01-02"),
+        ("mid December", "2026-12-20", "US", "2027-12-15"),  # before the interview date: next year
+        ("end of December", "2026-12-20", "US", "2026-12-31"),
+        ("December 4", "2026-12-04", "US", "2026-12-04"),
+        ("Feb 29", "2027-01-10", "US", "2028-02-29"),
+        ("by the 4th", "2026-12-05", "US", "2027-01-04"),
+        ("by the 31st", "2027-02-10", "US", "2027-03-31"),
+        # Numeric dates follow the country's habit.
+        ("12/4", "2026-11-20", "GB", "2027-04-12"),
+        ("4/12", "2026-11-20", "GB", "2026-12-04"),
+        ("4/12", "2026-11-20", "US", "2027-04-12"),
+        ("12/4", "2026-11-20", None, "2026-12-04"),
+        ("4.12.2026", "2026-11-20", "DE", "2026-12-04"),
+        # Business days in other countries.
+        ("3 business days", "2026-12-24", "US", "2026-12-30"),  # Christmas
+        ("3 business days", "2026-12-24", "GB", "2026-12-31"),  # Christmas, Boxing Day observed on Monday
+        ("3 business days", "2026-12-24", "DE", "2026-12-30"),
+        ("2 business days", "2027-03-25", "US", "2027-03-29"),  # Good Friday is no US federal holiday
+        ("2 business days", "2027-03-25", "GB", "2027-03-30"),  # Good Friday
+        ("2 business days", "2027-03-25", "DE", "2027-03-31"),  # Good Friday, Easter Monday
+        ("5 business days", "2026-11-25", None, "2026-12-02"),  # no country: weekdays only
+        ("5 business days", "2026-11-25", "US", "2026-12-03"),  # Thanksgiving
+        ("a week", "2026-12-24", "GB", "2026-12-31"),  # calendar days ignore holidays
+    ],
+)
+def test_phrase_said_on_other_days_and_countries(text, said_on, country, expected):
+    assert parse_on(text, d(said_on), country) == (d(expected) if expected else None)
+
+
+def test_business_days_with_a_subdivision():
+    # Easter Monday is a bank holiday in England, not in the GB-wide table.
+    assert parse_on("2 business days", d("2027-03-25"), "GB", "ENG") == d("2027-03-31")
+
+
+@pytest.mark.parametrize(
+    ("ended_at", "expected"),
+    [
+        # Fall back (Sun 2026-11-01): 48 elapsed hours end at 23:30 CST, not 00:30 the next day.
+        (datetime(2026, 10, 31, 0, 30, tzinfo=CHICAGO), "2026-11-01"),
+        # Spring forward (Sun 2027-03-14): 48 elapsed hours end at 00:30 CDT the next day.
+        (datetime(2027, 3, 12, 23, 30, tzinfo=CHICAGO), "2027-03-15"),
+    ],
+)
+def test_hours_count_elapsed_time_across_dst(ended_at, expected):
+    said_on = ended_at.date()
+    assert parse_timeline("within 48 hours", said_on, ended_at, US) == d(expected)
+
+
+def test_hours_count_from_the_end_in_the_interviews_zone():
+    # Given in UTC, the end is converted back to its own zone for the date.
+    ended_at = datetime(2026, 11, 21, 5, 0, tzinfo=UTC).astimezone(CHICAGO)  # 23:00 Chicago on the 20th
+    assert parse_timeline("within 2 hours", FRIDAY, ended_at, US) == d("2026-11-21")
+
+
+def test_normalize_is_canonical():
+    assert normalize("About “3–5” Business-Days, or so!").split() == ["5", "business", "days"]
+    assert normalize("a week or two").split() == ["2", "week"]
+
+
+# --- through the plugin hook ----------------------------------------------------------------------------------
+
+
+def test_hook_uses_the_interviews_local_dates():
+    load_plugins()
+    interview = factories.interview()
+    result = pm.hook.calsync_parse_timeline(text="3-5 business days", interview=interview, calendar=US)
+    assert result == d("2026-11-30")
+    # Start and end given in UTC: still the Chicago date (Fri 21:00-22:00 there, Sat in UTC).
+    late = factories.interview(
+        start=datetime(2026, 11, 21, 3, 0, tzinfo=UTC), end=datetime(2026, 11, 21, 4, 0, tzinfo=UTC)
+    )
+    assert pm.hook.calsync_parse_timeline(text="by Friday", interview=late, calendar=US) == d("2026-11-27")
+    assert pm.hook.calsync_parse_timeline(text="soon", interview=late, calendar=US) is None
+
+
+def test_a_plugin_overrides_the_built_in_parser():
+    load_plugins()
+
+    class Override:
+        @hookimpl
+        def calsync_parse_timeline(self, text):
+            if "bientôt" in text:
+                return date(2030, 1, 1)
+            return None  # falls through to the built-in parser
+
+    plugin = Override()
+    pm.register(plugin, "test-timeline-override")
+    try:
+        interview = factories.interview()
+        assert pm.hook.calsync_parse_timeline(text="bientôt", interview=interview, calendar=US) == d("2030-01-01")
+        assert pm.hook.calsync_parse_timeline(text="in a week", interview=interview, calendar=US) == d("2026-11-27")
+    finally:
+        pm.unregister(plugin)
+    assert pm.hook.calsync_parse_timeline(text="bientôt", interview=factories.interview(), calendar=US) is None
+
+
+# --- properties -----------------------------------------------------------------------------------------------
+
+WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+         "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+         "twenty"]  # fmt: skip
+dates = st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31))
+countries = st.sampled_from(["US", "GB", "DE", None])
+
+
+@st.composite
+def numbers(draw, max_value: int):
+    """A number and how it is written: digits, or a word up to twenty."""
+    n = draw(st.integers(0, max_value))
+    spelled = WORDS[n] if n < len(WORDS) and draw(st.booleans()) else str(n)
+    return n, spelled
+
+
+def ended(said_on: date) -> datetime:
+    return datetime.combine(said_on, time(15, 0), tzinfo=CHICAGO)
+
+
+@given(said_on=dates, number=numbers(1000))
+def test_in_n_days_is_calendar_arithmetic(said_on, number):
+    n, spelled = number
+    assert parse_timeline(f"in {spelled} days", said_on, ended(said_on), US) == said_on + timedelta(days=n)
+
+
+@given(said_on=dates, number=numbers(150))
+def test_within_n_weeks_is_seven_days_each(said_on, number):
+    n, spelled = number
+    assert parse_timeline(f"within {spelled} weeks", said_on, ended(said_on), US) == said_on + timedelta(weeks=n)
+
+
+@given(said_on=dates, number=numbers(40), country=countries)
+def test_n_business_days_is_the_calendars_arithmetic(said_on, number, country):
+    n, spelled = number
+    calendar = calendar_for(country, None)
+    assert parse_timeline(f"{spelled} business days", said_on, ended(said_on), calendar) == calendar.add(said_on, n)
+
+
+PHRASES = ["in {n} days", "within {n} weeks", "{n} business days", "{n} months", "within {n} hours", "by Friday",
+           "end of next week", "early next week", "end of the week", "by the end of the month", "December 4",
+           "by the 4th", "next week", "12/4", "tomorrow", "mid-January", "end of next month"]  # fmt: skip
+
+
+@given(said_on=dates, template=st.sampled_from(PHRASES), n=st.integers(0, 60), country=countries)
+def test_never_before_the_interview_date(said_on, template, n, country):
+    result = parse_timeline(template.format(n=n), said_on, ended(said_on), calendar_for(country, None))
+    assert result is not None
+    assert result >= said_on
+
+
+@given(
+    said_on=dates,
+    bounds=st.tuples(st.integers(0, 30), st.integers(0, 30)).map(sorted),
+    separator=st.sampled_from(["-", "–", " - ", " to ", " or "]),
+    unit=st.sampled_from(["days", "business days", "working days", "weeks", "months"]),
+)
+def test_a_range_gives_its_upper_bound(said_on, bounds, separator, unit):
+    low, high = bounds
+    ranged = parse_timeline(f"{low}{separator}{high} {unit}", said_on, ended(said_on), US)
+    assert ranged == parse_timeline(f"{high} {unit}", said_on, ended(said_on), US)
+
+
+@given(
+    said_on=dates,
+    template=st.sampled_from(PHRASES),
+    n=st.integers(0, 60),
+    before=st.sampled_from(["", "Thanks! ", "They said: ", "Great chat. We'll get back to you "]),
+    after=st.sampled_from(["", " - we'll see", ", hopefully sooner.", "!"]),
+)
+def test_filler_around_the_phrase_changes_nothing(said_on, template, n, before, after):
+    phrase = template.format(n=n)
+    alone = parse_timeline(phrase, said_on, ended(said_on), US)
+    assert parse_timeline(f"{before}{phrase}{after}", said_on, ended(said_on), US) == alone
+
+
+VOCABULARY = ["in", "within", "a", "the", "of", "next", "this", "end", "early", "mid", "late", "week", "weeks",
+              "day", "days", "business", "month", "months", "hours", "fortnight", "friday", "monday", "december",
+              "dec", "4th", "12/4", "4.12.", "2026-12-04", "3-5", "or", "to", "and", "half", "couple", "few",
+              "-", "1.5", "99999999999999999999", "0", "31", "ish", "ago", "tomorrow", "by", "’", "!"]  # fmt: skip
+
+
+@given(said_on=dates, text=st.text(max_size=200) | st.lists(st.sampled_from(VOCABULARY), max_size=12).map(" ".join))
+def test_garbage_never_raises(said_on, text):
+    result = parse_timeline(text, said_on, ended(said_on), US)
+    assert result is None or (isinstance(result, date) and result >= said_on)
