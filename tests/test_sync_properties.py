@@ -1,0 +1,94 @@
+"""Random interview histories, synced step by step to a real vdir, with crashes injected at random points.
+
+After every completed sync: no UID twice on the target, every planned follow-up there at its due time, every
+cancelled one either absent or STATUS:CANCELLED, and a second sync has nothing to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import icalendar
+from factories import interview
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from calsync.model import EventKind, HistoryEvent
+from calsync.planner import plan
+from calsync.plugins import provider_class
+from calsync.provider import Target
+from calsync.sync.engine import sync_target
+
+KINDS = [kind for kind in EventKind]
+
+
+class Crash(Exception):
+    pass
+
+
+def crashing_vdir(target: Target, after: int):
+    base = provider_class("vdir")
+
+    class Crashing(base):
+        def apply(self, actions):
+            for n, outcome in enumerate(super().apply(actions)):
+                if n == after:
+                    raise Crash
+                yield outcome
+
+    return Crashing(target)
+
+
+@st.composite
+def histories(draw) -> list[HistoryEvent]:
+    day = date(2026, 11, 21)
+    events = []
+    for _ in range(draw(st.integers(0, 4))):
+        day += timedelta(days=draw(st.integers(0, 9)))
+        kind = draw(st.sampled_from(KINDS))
+        decision_by = None
+        if kind is EventKind.EXTENDED or (kind is EventKind.REPLIED and draw(st.booleans())):
+            decision_by = day + timedelta(days=draw(st.integers(1, 20)))
+        events.append(HistoryEvent(day, kind, decision_by))
+    return events
+
+
+def managed(folder: Path) -> dict[str, icalendar.cal.Component]:
+    found: dict[str, icalendar.cal.Component] = {}
+    for path in folder.glob("*.ics"):
+        for comp in icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT"):
+            uid = str(comp["UID"])
+            assert uid not in found, "duplicate UID"
+            found[uid] = comp
+    return found
+
+
+@settings(max_examples=40)
+@given(
+    history=histories(),
+    crashes=st.lists(st.integers(0, 6), min_size=5, max_size=5),
+    mode=st.sampled_from(["keep", "delete"]),
+)
+def test_random_histories_converge(history, crashes, mode):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        target = Target("t", "vdir", {"path": str(root / "cal"), "cancelled": mode}, state_dir=root / "state")
+        for step in range(len(history) + 1):
+            followups = plan([interview(events=tuple(history[:step]))], parse_timeline=lambda *a: None).followups
+            with contextlib.suppress(Crash):
+                sync_target(target, followups, provider=crashing_vdir(target, crashes[step % 5]))
+            assert sync_target(target, followups).conflicts == []
+            again = sync_target(target, followups)
+            assert again.writes == 0 and again.conflicts == []
+            items = managed(root / "cal")
+            for f in followups:
+                if f.cancelled:
+                    assert f.uid not in items or (mode == "keep" and items[f.uid]["STATUS"] == "CANCELLED")
+                else:
+                    assert f.uid in items
+                    assert items[f.uid]["DTSTART"].dt == f.due
+                    assert items[f.uid]["STATUS"] == "CONFIRMED"
+            assert set(items) <= {f.uid for f in followups}
