@@ -12,12 +12,15 @@ Rules, per UID:
 - pushed and gone from the target: the user deleted it; it stays deleted unless its due time changes.
 - pushed and no longer planned (the interview left the file): cancelled (or deleted with ``cancelled="delete"``).
 - on the target, managed, but unknown to the state and the plan: never touched.
+
+An update that a previous run sent but did not record (it stopped in between) left an *intent* in the state. If
+the target's ETag moved since, that was our own write: the intent becomes the state, and no conflict is seen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -74,7 +77,15 @@ class Conflict:
     reason: str
 
 
-StateChange = MarkGone | AdoptEtag | Forget
+@dataclass(frozen=True)
+class SettleIntent:
+    """An unrecorded update of a previous run: ``row`` if it landed (the ETag moved), else None (drop it)."""
+
+    uid: str
+    row: StateRow | None
+
+
+StateChange = MarkGone | AdoptEtag | Forget | SettleIntent
 
 
 @dataclass
@@ -97,11 +108,13 @@ def diff(
     now: datetime,
     cancelled_mode: CancelledMode = "keep",
     force: bool = False,
+    intents: Mapping[str, StateRow] | None = None,
 ) -> Diff:
     """Decide what to do. ``now`` stamps the DTSTAMP of updates (the only clock the diff sees)."""
     from calsync.render import with_revision, with_status_cancelled
 
     result = Diff()
+    state = _settle_intents(result, state, remote, intents or {})
     for uid in sorted(desired.keys() | state.keys() | remote.keys()):
         want, row, there = desired.get(uid), state.get(uid), remote.get(uid)
         if want is not None and cancelled_mode == "delete" and want.cancelled:
@@ -115,6 +128,21 @@ def diff(
         else:
             result.untouched.append(uid)
     return result
+
+
+def _settle_intents(result: Diff, state, remote, intents: Mapping[str, StateRow]) -> Mapping[str, StateRow]:
+    if not intents:
+        return state
+    settled = dict(state)
+    for uid, intent in intents.items():
+        row, there = state.get(uid), remote.get(uid)
+        if row is not None and there is not None and there.etag != row.etag:
+            landed = replace(intent, href=there.href, etag=there.etag)
+            settled[uid] = landed
+            result.state_changes.append(SettleIntent(uid, landed))
+        else:
+            result.state_changes.append(SettleIntent(uid, None))
+    return settled
 
 
 def _first_push(result: Diff, want: Desired, there: RemoteItem | None) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 
 from calsync.errors import NotFound, PreconditionFailed, UserError
 from calsync.model import FollowUp, Policy
-from calsync.provider import Create, Delete, Item, Outcome, Provider, RemoteItem, Target
-from calsync.sync.diff import AdoptEtag, Conflict, Desired, Forget, MarkGone, diff
+from calsync.provider import Create, Delete, Item, Outcome, Provider, RemoteItem, Target, Update
+from calsync.sync.diff import AdoptEtag, Conflict, Desired, Forget, MarkGone, SettleIntent, diff
 from calsync.sync.state import StateDB, StateRow, state_path
 
 Decorate = Callable[[Any, FollowUp], None]
@@ -132,7 +132,7 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
     token = db.meta("token")
     scan = provider.scan(known, token)
     _safety_valves(target, desired, state, scan.items, force)
-    plan = diff(desired, state, scan.items, now=now, cancelled_mode=cancelled_mode, force=force)
+    plan = diff(desired, state, scan.items, now=now, cancelled_mode=cancelled_mode, force=force, intents=db.intents())
     report.conflicts.extend(plan.conflicts)
     report.unchanged = len(desired) - len(plan.actions) - len(plan.conflicts)
     if plan.untouched:
@@ -143,6 +143,9 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
         return report
     for change in plan.state_changes:
         _record_state_change(db, state, change)
+    db.record_intents(
+        [_row_for(action.uid, action.item, desired, state) for action in plan.actions if isinstance(action, Update)]
+    )
     for outcome in provider.apply(plan.actions):
         _record(db, state, desired, outcome, report)
     db.set_provider_state(provider.state)
@@ -174,7 +177,13 @@ def _summary(action, state: dict[str, StateRow]) -> str:
 
 
 def _record_state_change(db: StateDB, state: dict[str, StateRow], change) -> None:
-    if isinstance(change, Forget):
+    if isinstance(change, SettleIntent):
+        if change.row is None:
+            db.drop_intent(change.uid)
+        else:
+            state[change.uid] = change.row
+            db.put(change.row)
+    elif isinstance(change, Forget):
         db.forget(change.uid)
     elif isinstance(change, MarkGone):
         db.put(dataclasses.replace(state[change.uid], gone=True))
@@ -186,10 +195,11 @@ def _record_state_change(db: StateDB, state: dict[str, StateRow], change) -> Non
 
 def _record(db: StateDB, state: dict[str, StateRow], desired: dict[str, Desired], outcome: Outcome, report) -> None:
     """Write one completed action to the state, in its own transaction."""
-    from calsync.render import content_hash
 
     action, error = outcome.action, outcome.error
     uid = action.uid
+    if error is not None:
+        db.drop_intent(uid)
     if isinstance(error, PreconditionFailed):
         reason = "exists already" if isinstance(action, Create) else "changed on the target since the last sync"
         report.conflicts.append(Conflict(uid, error.href, reason + ": kept"))
@@ -209,24 +219,29 @@ def _record(db: StateDB, state: dict[str, StateRow], desired: dict[str, Desired]
             db.forget(uid)
         report.deleted.append(uid)
         return
-    item: Item = action.item
-    want = desired.get(uid)
     written = outcome.written
     assert written is not None
-    db.put(
-        StateRow(
-            uid=uid,
-            href=written.href,
-            etag=written.etag,
-            hash=want.hash if want is not None else content_hash(item),
-            sequence=item.sequence,
-            due=want.due if want is not None else state[uid].due,
-            cancelled=item.cancelled,
-            gone=False,
-            ical=item.ical,
-        )
-    )
+    row = _row_for(uid, action.item, desired, state)
+    db.put(dataclasses.replace(row, href=written.href, etag=written.etag))
     (report.created if isinstance(action, Create) else report.updated).append(uid)
+
+
+def _row_for(uid: str, item: Item, desired: dict[str, Desired], state: dict[str, StateRow]) -> StateRow:
+    """The state row that writing ``item`` makes (href and etag filled in once known)."""
+    from calsync.render import content_hash
+
+    want = desired.get(uid)
+    return StateRow(
+        uid=uid,
+        href=state[uid].href if uid in state else "",
+        etag=None,
+        hash=want.hash if want is not None else content_hash(item),
+        sequence=item.sequence,
+        due=want.due if want is not None else state[uid].due,
+        cancelled=item.cancelled,
+        gone=False,
+        ical=item.ical,
+    )
 
 
 def _refresh_token(provider: Provider, db: StateDB, wrote: bool, scanned_token: str | None) -> None:

@@ -31,6 +31,16 @@ create table if not exists items (
     ical blob not null                 -- the last pushed form
 );
 create table if not exists meta (key text primary key, value text not null);
+-- An update about to be sent: if the run dies before recording its outcome, the next run can tell our own write
+-- (the ETag changed, and an intent is here) from a user's edit.
+create table if not exists intents (
+    uid text primary key,
+    hash text not null,
+    sequence integer not null,
+    due text not null,
+    cancelled integer not null,
+    ical blob not null
+);
 """
 
 
@@ -104,6 +114,14 @@ class StateDB:
             for row in cursor
         }
 
+    def intents(self) -> dict[str, StateRow]:
+        """Updates that were sent (or about to be) when a previous run stopped: the rows they would have made,
+        without href and etag."""
+        cursor = self._db.execute("select uid, hash, sequence, due, cancelled, ical from intents")
+        return {
+            row[0]: StateRow(row[0], "", None, row[1], row[2], row[3], bool(row[4]), False, row[5]) for row in cursor
+        }
+
     def meta(self, key: str) -> str | None:
         found = self._db.execute("select value from meta where key = ?", (key,)).fetchone()
         return found[0] if found else None
@@ -115,7 +133,9 @@ class StateDB:
     # --- writing (each call is one transaction) ---------------------------------------------------------------
 
     def put(self, row: StateRow) -> None:
+        """Record ``row`` (and settle any intent for its UID)."""
         with self.transaction() as db:
+            db.execute("delete from intents where uid = ?", (row.uid,))
             db.execute(
                 "insert or replace into items (uid, href, etag, hash, sequence, due, cancelled, gone, ical) "
                 "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -135,6 +155,19 @@ class StateDB:
     def forget(self, uid: str) -> None:
         with self.transaction() as db:
             db.execute("delete from items where uid = ?", (uid,))
+            db.execute("delete from intents where uid = ?", (uid,))
+
+    def record_intents(self, rows: list[StateRow]) -> None:
+        """Before sending updates: what each will make of its row. One transaction for all."""
+        with self.transaction() as db:
+            db.executemany(
+                "insert or replace into intents (uid, hash, sequence, due, cancelled, ical) values (?, ?, ?, ?, ?, ?)",
+                [(row.uid, row.hash, row.sequence, row.due, int(row.cancelled), row.ical) for row in rows],
+            )
+
+    def drop_intent(self, uid: str) -> None:
+        with self.transaction() as db:
+            db.execute("delete from intents where uid = ?", (uid,))
 
     def set_meta(self, key: str, value: str | None) -> None:
         with self.transaction() as db:
