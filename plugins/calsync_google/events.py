@@ -1,0 +1,156 @@
+"""From a rendered VEVENT to a Calendar v3 Event resource, and calsync's marks on it. No Google imports here."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from calsync.errors import ProviderError
+
+if TYPE_CHECKING:
+    import icalendar
+
+    from calsync.provider import Item
+
+#: The private extended property every event calsync writes carries; full listings filter on it.
+MARK_KEY = "calsync"
+MARK_VALUE = "1"
+MARK_FILTER = f"{MARK_KEY}={MARK_VALUE}"
+
+#: Google accepts reminders up to four weeks before the start.
+MAX_REMINDER_MINUTES = 40320
+
+
+def event_id(uid: str) -> str:
+    """The event id of a follow-up: base32hex (lowercase, unpadded) of sha256(UID), 52 characters of a-v0-9.
+
+    Google allows 5–1024 characters of base32hex for client-chosen ids. Hashing keeps any UID (whatever its
+    characters or length) inside that alphabet, and the same UID always lands on the same id.
+    """
+    digest = hashlib.sha256(uid.encode("utf-8")).digest()
+    return base64.b32hexencode(digest).decode("ascii").rstrip("=").lower()
+
+
+def private_props(event: dict[str, Any]) -> dict[str, str]:
+    return (event.get("extendedProperties") or {}).get("private") or {}
+
+
+def is_marked(event: dict[str, Any]) -> bool:
+    return private_props(event).get(MARK_KEY) == MARK_VALUE
+
+
+def marked_uid(event: dict[str, Any]) -> str | None:
+    """The UID calsync stored on an event, if calsync wrote it."""
+    props = private_props(event)
+    if props.get(MARK_KEY) != MARK_VALUE:
+        return None
+    return props.get("uid") or event.get("iCalUID") or None
+
+
+def is_ours(event: dict[str, Any], uid: str) -> bool:
+    """Whether an event found at this UID's id is one calsync wrote for this UID."""
+    return marked_uid(event) == uid
+
+
+def to_event(item: Item, *, alarm_minutes: int | None = None) -> dict[str, Any]:
+    """The Event resource for ``item`` (a VEVENT), complete: it is sent as insert and as a full update."""
+    component = item.component
+    if component.name != "VEVENT":
+        raise ProviderError('Google Calendar has no tasks (VTODO): set component = "event" for this google target')
+    start = _when(component.get("DTSTART"))
+    if start is None:
+        raise ProviderError(f"follow-up {item.uid} has no start time")
+    end = _when(component.get("DTEND"))
+    if end is None:
+        end = _end_from_duration(component)
+    status = "cancelled" if item.cancelled else _status(component)
+    props = {MARK_KEY: MARK_VALUE, "uid": item.uid}
+    interview, kind = _interview_and_kind(item, component)
+    if interview:
+        props["interview"] = interview
+    if kind:
+        props["kind"] = kind
+    event: dict[str, Any] = {
+        "id": event_id(item.uid),
+        "iCalUID": item.uid,
+        "summary": str(component.get("SUMMARY", "")),
+        "start": start,
+        "end": end,
+        "status": status,
+        "sequence": int(item.sequence),
+        "reminders": _reminders(component, alarm_minutes),
+        "extendedProperties": {"private": props},
+    }
+    if component.get("DESCRIPTION") is not None:
+        event["description"] = str(component.get("DESCRIPTION"))
+    if component.get("LOCATION") is not None:
+        event["location"] = str(component.get("LOCATION"))
+    transp = str(component.get("TRANSP", "")).upper()
+    if transp in ("TRANSPARENT", "OPAQUE"):
+        event["transparency"] = transp.lower()
+    return event
+
+
+def _status(component: icalendar.Component) -> str:
+    value = str(component.get("STATUS", "CONFIRMED")).upper()
+    return {"CANCELLED": "cancelled", "TENTATIVE": "tentative"}.get(value, "confirmed")
+
+
+def _interview_and_kind(item: Item, component: icalendar.Component) -> tuple[str, str]:
+    if item.followup is not None:
+        return item.followup.interview.id, str(item.followup.kind.value)
+    return str(component.get("X-CALSYNC-INTERVIEW", "")), str(component.get("X-CALSYNC-KIND", ""))
+
+
+def _when(prop: Any) -> dict[str, str] | None:
+    if prop is None:
+        return None
+    params = getattr(prop, "params", None) or {}
+    return _when_value(prop.dt, params.get("TZID"))
+
+
+def _when_value(value: Any, tzid: str | None) -> dict[str, str]:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            # Floating time: Google needs a zone; the iCalendar TZID parameter names it when present.
+            if not tzid:
+                raise ProviderError("a follow-up has a floating time: Google Calendar needs a time zone")
+            return {"dateTime": value.isoformat(timespec="seconds"), "timeZone": str(tzid)}
+        result = {"dateTime": value.isoformat(timespec="seconds")}
+        key = getattr(value.tzinfo, "key", None) or getattr(value.tzinfo, "zone", None) or tzid
+        if key:
+            result["timeZone"] = str(key)
+        return result
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    raise ProviderError(f"unsupported DTSTART/DTEND value {value!r}")
+
+
+def _end_from_duration(component: icalendar.Component) -> dict[str, str]:
+    dtstart = component.get("DTSTART")
+    start = dtstart.dt
+    duration = component.get("DURATION")
+    delta = duration.dt if duration is not None else timedelta(0)
+    if not isinstance(start, datetime):
+        delta = max(delta, timedelta(days=1))
+    return _when_value(start + delta, (getattr(dtstart, "params", None) or {}).get("TZID"))
+
+
+def _reminders(component: icalendar.Component, alarm_minutes: int | None) -> dict[str, Any]:
+    """Popup reminders: the VALARMs the renderer put in (none on a cancelled item), or ``alarm_minutes`` when
+    given. Never the calendar's defaults, so every device reminds the same way."""
+    minutes: list[int] = []
+    if alarm_minutes is not None:
+        minutes = [int(alarm_minutes)]
+    else:
+        for alarm in component.subcomponents:
+            if alarm.name != "VALARM":
+                continue
+            trigger = alarm.get("TRIGGER")
+            if trigger is None or not isinstance(trigger.dt, timedelta):
+                continue
+            minutes.append(int((-trigger.dt).total_seconds() // 60))
+    clamped = sorted({max(0, min(MAX_REMINDER_MINUTES, m)) for m in minutes})
+    return {"useDefault": False, "overrides": [{"method": "popup", "minutes": m} for m in clamped[:5]]}
