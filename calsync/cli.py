@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,7 +46,29 @@ class App:
 
 
 class CalsyncGroup(click.Group):
-    """Turns every :class:`UserError` into one line on stderr and exit status 2."""
+    """Adds the plugins' commands on first need, and turns every :class:`UserError` into one line on stderr and
+    exit status 2."""
+
+    _plugin_commands_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if self._plugin_commands_added:
+            return
+        self._plugin_commands_added = True
+        from calsync.plugins import load_plugins
+
+        load_plugins().hook.calsync_register_commands(cli=self)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is None:  # built-in commands need no plugin loading
+            self._add_plugin_commands()
+            found = super().get_command(ctx, cmd_name)
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -206,16 +227,5 @@ def plugins_command() -> None:
     click.echo(json.dumps(describe(), indent=2))
 
 
-def _register_plugin_commands() -> None:
-    from calsync.plugins import load_plugins
-
-    load_plugins().hook.calsync_register_commands(cli=cli)
-
-
 def main(argv: list[str] | None = None) -> None:
-    try:
-        _register_plugin_commands()
-    except UserError as exc:
-        click.echo(f"calsync: error: {exc}", err=True)
-        sys.exit(2)
     cli.main(args=argv, prog_name="calsync")

@@ -560,14 +560,7 @@ def test_e2e_user_edit_overwritten_with_force(gws):
     assert remote(gws)[check_in]["summary"] != "my own words"
 
 
-@pytest.fixture
-def with_auth_command():
-    from calsync.cli import _register_plugin_commands
-
-    _register_plugin_commands()
-
-
-def test_e2e_auth_command_refuses_service_account_targets(gws, with_auth_command):
+def test_e2e_auth_command_refuses_service_account_targets(gws):
     text = gws.config.read_text() + '\n[targets.sa]\nprovider = "google"\nauth = "service_account"\n'
     gws.config.write_text(text)
     from click.testing import CliRunner
@@ -578,7 +571,7 @@ def test_e2e_auth_command_refuses_service_account_targets(gws, with_auth_command
     assert result.exit_code == 2 and "service account" in result.output
 
 
-def test_e2e_auth_command_stores_the_token(gws, with_auth_command, monkeypatch):
+def test_e2e_auth_command_stores_the_token(gws, monkeypatch):
     from click.testing import CliRunner
     from google.oauth2.credentials import Credentials
     from google_auth_oauthlib.flow import InstalledAppFlow
