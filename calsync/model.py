@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -151,4 +151,6 @@ class FollowUp:
 
     @property
     def end(self) -> datetime:
-        return self.due + timedelta(minutes=self.duration_minutes)
+        """``due`` plus the duration as elapsed time (wall-clock arithmetic would be an hour off across DST)."""
+        elapsed = self.due.astimezone(UTC) + timedelta(minutes=self.duration_minutes)
+        return elapsed.astimezone(self.due.tzinfo)

@@ -40,7 +40,7 @@ from calsync.model import FollowUp, Kind, Medium
 
 #: Every placeholder a template may use, with what it holds.
 VARIABLES: dict[str, str] = {
-    "name": "the recipient's full name (\"the hiring team\" when nobody is listed)",
+    "name": 'the recipient\'s full name ("the hiring team" when nobody is listed)',
     "first_name": "the recipient's first name",
     "email": "the recipient's email address, or empty",
     "phone": "the recipient's phone number as written, or empty",
@@ -58,7 +58,8 @@ VARIABLES: dict[str, str] = {
     "approval_sentence": "one sentence on whether they welcomed a follow-up",
     "requested": "what they asked you to send, one '- item' per line, or empty",
     "requested_inline": 'the same in one phrase, "portfolio link and two references", or empty',
-    "requested_block": "a short paragraph listing what they asked for, or empty",
+    "requested_block": "a short paragraph for an email draft listing what they asked for, or empty",
+    "requested_note": "a note for you listing what they asked you to send, or empty",
     "medium": "email or phone (empty for the closing checklist)",
     "attempt": "the retry number, 1 for the first retry (0 otherwise)",
 }
@@ -114,11 +115,11 @@ Best regards,
 _THANK_YOU_PHONE = """\
 SUMMARY: Thank-you call to $name — $title
 
-A short call: thank them, one line on fit, and what you'll send.
+A short call: thank them, one line on fit, and say you'll send what they asked for.
+$requested_note
 --- draft ---
 "Hi $first_name, it's [your name]. I just wanted to thank you for the interview on $interview_date. \
 I really enjoyed it, and I'm even more interested in the $role role. [One sentence on your fit.]"
-$requested_block
 """
 
 _CHECK_IN_EMAIL = """\
@@ -350,6 +351,7 @@ def variables(followup: FollowUp) -> dict[str, str]:
         "requested": "\n".join(f"- {r}" for r in requested),
         "requested_inline": _join_names(requested),
         "requested_block": block,
+        "requested_note": ("They asked you to send:\n" + "\n".join(f"- {r}" for r in requested)) if requested else "",
         "medium": followup.medium.value if followup.medium else "",
         "attempt": str(followup.attempt),
     }
