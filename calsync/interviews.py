@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from calsync.errors import InputError
+from calsync.errors import InputError, UserError
 from calsync.model import EventKind, HistoryEvent, Interview, Interviewer, Medium, Source
 from calsync.tomlfile import LineIndex, read_toml
 from calsync.zones import zone_named
@@ -154,8 +154,9 @@ def _interview(reader: _Reader, index: int, default_tz: str, default_country, de
     zone = reader.zone("timezone", default_tz)
     start = _aware(reader, "start", reader.wall_time("start", required=True), zone)
     end_raw = reader.wall_time("end")
-    end = _aware(reader, "end", end_raw, zone) if end_raw is not None else start + timedelta(hours=1)
-    if end <= start:
+    end = _aware(reader, "end", end_raw, zone) if end_raw is not None else _one_hour_later(start, zone)
+    # Compared as instants: aware datetimes that share a zone compare by wall clock, blind to a DST change.
+    if end.astimezone(UTC) <= start.astimezone(UTC):
         raise reader.error("end", "the interview ends before it starts")
     ident = reader.text("id") or derive_id(company, start.astimezone(zone).date())
     if not _ID.fullmatch(ident):
@@ -170,6 +171,7 @@ def _interview(reader: _Reader, index: int, default_tz: str, default_country, de
     if not all(isinstance(item, str) for item in requested):
         raise reader.error("requested", "expected a list of strings")
     interviewers = _interviewers(reader, zone)
+    country, subdivision = _holiday_calendar(reader, default_country, default_subdivision)
     return Interview(
         id=ident,
         company=company,
@@ -183,8 +185,8 @@ def _interview(reader: _Reader, index: int, default_tz: str, default_country, de
         follow_up=medium,
         approved=reader.get("approved", bool, "true or false"),
         requested=tuple(item.strip() for item in requested if item.strip()),
-        country=reader.text("country") or default_country,
-        subdivision=reader.text("subdivision") or default_subdivision,
+        country=country,
+        subdivision=subdivision,
         events=_events(reader),
         source=Source(reader.path, reader.lines.line(reader.where)),
     )
@@ -197,6 +199,34 @@ def derive_id(company: str, day: date) -> str:
     """``acme-corp-2026-11-20`` from "Acme Corp" and the interview's date."""
     slug = re.sub(r"[^a-z0-9]+", "-", company.lower()).strip("-")[:60] or "interview"
     return f"{slug}-{day.isoformat()}"
+
+
+def _one_hour_later(start: datetime, zone) -> datetime:
+    """The default end: one hour of elapsed time after ``start``, as a wall time in ``zone``."""
+    return (start.astimezone(UTC) + timedelta(hours=1)).astimezone(zone)
+
+
+def _holiday_calendar(reader: _Reader, default_country, default_subdivision) -> tuple[str | None, str | None]:
+    """The interview's country and subdivision, checked against the holidays package now, so that an unknown one
+    is reported with the interview and the field rather than in the middle of planning."""
+    from calsync.businessdays import calendar_for
+
+    country = reader.text("country") or default_country
+    subdivision = reader.text("subdivision") or default_subdivision
+    if country is None:
+        if "subdivision" in reader.table:
+            raise reader.error("subdivision", "a subdivision needs a country")
+        return None, None
+    for key, checked in (("country", None), ("subdivision", subdivision)):
+        try:
+            calendar_for(country, checked)
+        except UserError:
+            which = f"country {country!r}" + (f" subdivision {checked!r}" if checked else "")
+            message = f"no public-holiday calendar for {which}"
+            if key in reader.table:
+                raise reader.error(key, message) from None
+            raise reader.error(None, f"{key}: {message} (the config's default)") from None
+    return country, subdivision
 
 
 def _aware(reader: _Reader, key: str, value: datetime, zone) -> datetime:

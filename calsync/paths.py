@@ -32,12 +32,15 @@ def data_dir() -> Path:
 
 def local_zone_name() -> str:
     """The machine's IANA zone name (``TZ``, then /etc/localtime), or UTC when it cannot be told."""
+    from calsync.zones import zone_named
+
     tz = os.environ.get("TZ", "").lstrip(":")
-    if (tz and "/" in tz) or tz == "UTC":
+    if ((tz and "/" in tz) or tz == "UTC") and zone_named(tz) is not None:
         return tz
     try:
         target = os.path.realpath("/etc/localtime")
     except OSError:
         return "UTC"
     marker = "zoneinfo/"
-    return target.split(marker, 1)[1] if marker in target else "UTC"
+    name = target.split(marker, 1)[1] if marker in target else "UTC"
+    return name if zone_named(name) is not None else "UTC"

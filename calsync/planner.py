@@ -20,6 +20,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from calsync.businessdays import BusinessCalendar, calendar_for
 from calsync.model import (
@@ -84,7 +85,7 @@ def deadline_of(interview: Interview, policy: Policy, parse_timeline: TimelinePa
         parsed = parse_timeline(interview.timeline, interview, calendar)
         if parsed is not None:
             return parsed, False, None
-    assumed = local_date(interview.start) + timedelta(days=policy.default_deadline_days)
+    assumed = interview.start.astimezone(interview.timezone).date() + timedelta(days=policy.default_deadline_days)
     said = f"timeline {interview.timeline!r} not understood" if interview.timeline else "no timeline given"
     warning = (
         f"interview {interview.id!r}: {said}; assuming a decision by {assumed.isoformat()} "
@@ -173,6 +174,17 @@ def local_date(moment: datetime) -> date:
     return moment.date()
 
 
+def shifted(moment: datetime, minutes: int, zone: ZoneInfo) -> datetime:
+    """``moment`` plus ``minutes`` of elapsed time (not wall-clock time: a DST change in between counts), as a
+    wall time in ``zone``."""
+    return (moment.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(zone)
+
+
+def wall_time(day: date, clock: time, zone: ZoneInfo) -> datetime:
+    """``clock`` on ``day`` in ``zone``; a clock time that does not exist that day (a DST gap) moves forward."""
+    return datetime.combine(day, clock, tzinfo=zone).astimezone(UTC).astimezone(zone)
+
+
 class _Builder:
     """Makes one interview's follow-ups; holds what every rule needs."""
 
@@ -192,17 +204,18 @@ class _Builder:
 
     def closing(self, deadline: date, assumed: bool) -> FollowUp:
         end = self.interview.end
-        minutes = min(self.policy.closing_minutes_before_end, int((end - self.interview.start).total_seconds() // 60))
+        length = end.astimezone(UTC) - self.interview.start.astimezone(UTC)
+        minutes = min(self.policy.closing_minutes_before_end, int(length.total_seconds() // 60))
         return self._make(
             Kind.CLOSING,
-            due=end - timedelta(minutes=minutes),
+            due=shifted(end, -minutes, self.interview.timezone),
             deadline=deadline,
             assumed=assumed,
             duration_minutes=max(minutes, 1),
         )
 
     def thank_yous(self, deadline: date, assumed: bool) -> list[FollowUp]:
-        due = self.interview.end + timedelta(minutes=self.policy.thank_you_minutes_after_end)
+        due = shifted(self.interview.end, self.policy.thank_you_minutes_after_end, self.interview.timezone)
         seen: dict[str, int] = {}
         result = []
         for person in self.interview.interviewers:
@@ -225,7 +238,7 @@ class _Builder:
 
     def send_at(self, day: date, person: Interviewer | None) -> datetime:
         zone = person.timezone if person is not None else self.interview.timezone
-        return datetime.combine(day, self.policy.send_time, tzinfo=zone)
+        return wall_time(day, self.policy.send_time, zone)
 
     def round(self, number: int, deadline: date, assumed: bool, not_before: date | None) -> list[FollowUp]:
         """A check-in and its retries, planned from ``deadline``; never on or before ``not_before``."""

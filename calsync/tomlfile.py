@@ -84,7 +84,7 @@ def read_toml(path: Path, what: str) -> tuple[dict[str, Any], LineIndex]:
     except OSError as exc:
         raise InputError(f"cannot read {what}: {exc.strerror}", path) from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark (some Windows editors write one) is not content
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(f"not UTF-8 text (byte {exc.start})", path, line) from None
