@@ -1,0 +1,102 @@
+"""The vdir provider's implementation (see the package docstring)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from calsync.errors import NotFound, PreconditionFailed, ProviderError
+from calsync.files import create_exclusive, file_etag, write_atomic
+from calsync.provider import MANAGED_PROPERTY, Item, Provider, RemoteItem, Written
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,200}")
+_MARK = MANAGED_PROPERTY.encode() + b":1"
+_UID_LINE = re.compile(rb"^UID:(.+?)\r?$", re.MULTILINE)
+
+
+def file_name(uid: str) -> str:
+    """The item's file name: the UID when it is a safe name, else its hash."""
+    if _SAFE_NAME.fullmatch(uid) and ".." not in uid:
+        return f"{uid}.ics"
+    return f"{hashlib.sha256(uid.encode()).hexdigest()}.ics"
+
+
+class VdirProvider(Provider):
+    name = "vdir"
+
+    def __init__(self, target) -> None:
+        super().__init__(target)
+        path = target.option("path")
+        if not path:
+            raise ProviderError(f"targets.{target.name}: the vdir provider needs 'path' (a folder)")
+        self.folder = Path(path).expanduser()
+
+    def describe(self) -> str:
+        return str(self.folder)
+
+    def _ensure_folder(self) -> None:
+        if self.folder.exists() and not self.folder.is_dir():
+            raise ProviderError(f"{self.folder}: not a folder (targets.{self.target.name}.path)")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProviderError(f"{self.folder}: cannot create the folder: {exc.strerror}") from None
+
+    def _path(self, href: str) -> Path:
+        if not _SAFE_NAME.fullmatch(href) or not href.endswith(".ics") or ".." in href:
+            raise ProviderError(f"refusing an unsafe file name {href!r}")
+        return self.folder / href
+
+    def list_items(self):
+        if not self.folder.is_dir():
+            return
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                if not entry.name.endswith(".ics") or not entry.is_file(follow_symlinks=False):
+                    continue
+                if not _SAFE_NAME.fullmatch(entry.name):
+                    continue
+                try:
+                    stat = entry.stat(follow_symlinks=False)
+                    data = Path(entry.path).read_bytes()
+                except OSError:
+                    continue
+                if _MARK not in data:
+                    continue  # not ours: never touched
+                uid = _UID_LINE.search(data)
+                if uid is None:
+                    continue
+                yield RemoteItem(uid.group(1).decode("utf-8", "replace").strip(), entry.name, file_etag(stat))
+
+    def create(self, item: Item) -> Written:
+        self._ensure_folder()
+        href = file_name(item.uid)
+        path = self._path(href)
+        if not create_exclusive(path, item.ical):
+            raise PreconditionFailed(href, f"{path} exists already")
+        return Written(href, file_etag(path.stat()))
+
+    def _current_etag(self, href: str) -> str:
+        try:
+            return file_etag(self._path(href).stat())
+        except FileNotFoundError:
+            raise NotFound(href) from None
+
+    def update(self, href: str, item: Item, etag: str | None) -> Written:
+        current = self._current_etag(href)
+        if etag is not None and current != etag:
+            raise PreconditionFailed(href)
+        path = self._path(href)
+        write_atomic(path, item.ical)
+        return Written(href, file_etag(path.stat()))
+
+    def delete(self, href: str, etag: str | None) -> None:
+        current = self._current_etag(href)
+        if etag is not None and current != etag:
+            raise PreconditionFailed(href)
+        try:
+            self._path(href).unlink()
+        except FileNotFoundError:
+            raise NotFound(href) from None
