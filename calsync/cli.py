@@ -169,7 +169,7 @@ def export_command(app: App, file: Path | None, output: Path, todo: bool) -> Non
         decorate=_decorate(),
     )
     if str(output) == "-":
-        click.get_binary_stream("stdout").write(data)
+        click.echo(data, nl=False)  # bytes go to the binary stream untouched
         return
     try:
         write_atomic(output, data)

@@ -4,10 +4,29 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from calsync.plugins import load_plugins, pm
 
 pytest_plugins = ["caldav_servers", "google_emulator_fixtures"]
 
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture
+def register():
+    """Register plugin objects on the process's plugin manager for one test: ``register(plugin, name)``."""
+    load_plugins()
+    added = []
+
+    def add(plugin, name):
+        pm.register(plugin, name)
+        added.append(plugin)
+        return plugin
+
+    yield add
+    for plugin in added:
+        pm.unregister(plugin)

@@ -28,22 +28,6 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "interviews.toml
 ENTRY_POINTS = {"ics", "vdir", "caldav", "google"}
 
 
-@pytest.fixture
-def register():
-    """Register plugin objects on the process's plugin manager for one test."""
-    load_plugins()
-    added = []
-
-    def add(plugin, name):
-        pm.register(plugin, name)
-        added.append(plugin)
-        return plugin
-
-    yield add
-    for plugin in added:
-        pm.unregister(plugin)
-
-
 def plugin_names(env_value: str | None) -> set[str]:
     env = {key: value for key, value in os.environ.items() if key != "CALSYNC_LOAD_PLUGINS"}
     if env_value is not None:
