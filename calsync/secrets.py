@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 KEYRING_SERVICE = "calsync"
 COMMAND_TIMEOUT_SECONDS = 60
 
-PLAIN_PASSWORD_MESSAGE = "plain passwords are not read from the config: use password_command, password_env or the keyring"
+PLAIN_PASSWORD_MESSAGE = (
+    "plain passwords are not read from the config: use password_command, password_env or the keyring"
+)
 
 
 def get_password(target: Target) -> str | None:
