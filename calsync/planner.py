@@ -245,42 +245,29 @@ class _Builder:
         earliest = deadline + timedelta(days=self.policy.check_in_days_after_deadline)
         if not_before is not None:
             earliest = max(earliest, not_before + timedelta(days=1))
-        day = self.calendar.on_or_after(earliest)
-        medium = self.interview.follow_up
-        items = [
+        days = [self.calendar.on_or_after(earliest)]
+        gap = 0
+        for _ in range(self.policy.retries):
+            following = self.calendar.add(days[-1], max(self.policy.retry_business_days, 1))
+            while (following - days[-1]).days < gap:  # never sooner after a try than the gap before it
+                following = self.calendar.after(following)
+            gap = (following - days[-1]).days
+            days.append(following)
+        return [
             self._make(
-                Kind.CHECK_IN,
+                Kind.CHECK_IN if attempt == 0 else Kind.RETRY,
                 number,
-                0,
+                attempt,
                 due=self.send_at(day, self.contact),
                 deadline=deadline,
                 assumed=assumed,
                 recipient=self.contact,
-                medium=medium,
+                medium=self.interview.follow_up,
                 round=number,
+                attempt=attempt,
             )
+            for attempt, day in enumerate(days)
         ]
-        gap = 0
-        for attempt in range(1, self.policy.retries + 1):
-            following = self.calendar.add(day, max(self.policy.retry_business_days, 1))
-            while (following - day).days < gap:
-                following = self.calendar.after(following)
-            gap, day = (following - day).days, following
-            items.append(
-                self._make(
-                    Kind.RETRY,
-                    number,
-                    attempt,
-                    due=self.send_at(day, self.contact),
-                    deadline=deadline,
-                    assumed=assumed,
-                    recipient=self.contact,
-                    medium=medium,
-                    round=number,
-                    attempt=attempt,
-                )
-            )
-        return items
 
     def feedback_request(self, event: HistoryEvent, deadline: date) -> FollowUp:
         day = self.calendar.add(event.date, max(self.policy.feedback_business_days, 1))

@@ -71,6 +71,13 @@ class Workspace:
     def plan(self) -> list[dict]:
         return json.loads(self.run("plan", "--json"))
 
+    def by_kind(self) -> dict[str, list[dict]]:
+        """The plan's rows grouped by kind ("check_in": [...], ...)."""
+        result: dict[str, list[dict]] = {}
+        for row in self.plan():
+            result.setdefault(row["kind"], []).append(row)
+        return result
+
 
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """The installed ``calsync`` in a subprocess: for exit codes and stderr as a user sees them."""

@@ -464,13 +464,6 @@ def gws(google_emulator, tmp_path) -> Workspace:
     return ws
 
 
-def by_kind(ws: Workspace) -> dict[str, list[dict]]:
-    result: dict[str, list[dict]] = {}
-    for row in ws.plan():
-        result.setdefault(row["kind"], []).append(row)
-    return result
-
-
 def remote(ws) -> dict[str, dict]:
     result = {}
     for ev in ws.emulator.events(deleted=True):
@@ -503,7 +496,7 @@ def test_e2e_resync_is_one_request_and_no_write(gws):
 
 def test_e2e_extension_moves_the_event(gws):
     gws.sync_json()
-    check_in = by_kind(gws)["check_in"][0]["uid"]
+    check_in = gws.by_kind()["check_in"][0]["uid"]
     old = remote(gws)[check_in]
     gws.write_interviews(event("2026-11-25", "extended", "2026-12-04"))
     report = gws.sync_json()[0]
@@ -517,7 +510,7 @@ def test_e2e_reply_cancels(gws):
     gws.sync_json()
     gws.write_interviews(event("2026-11-24", "replied"))
     gws.sync_json()
-    kinds = by_kind(gws)
+    kinds = gws.by_kind()
     events = remote(gws)
     for row in kinds["check_in"] + kinds["retry"]:
         assert events[row["uid"]]["status"] == "cancelled"
@@ -530,7 +523,7 @@ def test_e2e_rejection_adds_the_feedback_request(gws):
     gws.sync_json()
     gws.write_interviews(event("2026-12-01", "rejected"))
     report = gws.sync_json()[0]
-    feedback = by_kind(gws)["feedback_request"][0]
+    feedback = gws.by_kind()["feedback_request"][0]
     assert report["created"] >= 1
     assert remote(gws)[feedback["uid"]]["status"] == "confirmed"
 
@@ -540,7 +533,7 @@ def test_e2e_user_events_untouched_and_user_edit_kept(gws):
         "primary", {"summary": "Dentist", "start": {"date": "2026-11-30"}, "end": {"date": "2026-12-01"}}
     )
     gws.sync_json()
-    check_in = by_kind(gws)["check_in"][0]["uid"]
+    check_in = gws.by_kind()["check_in"][0]["uid"]
     edited = gws.emulator.user_edit("primary", event_id(check_in), summary="my own words")
     gws.write_interviews(event("2026-11-25", "extended", "2026-12-04"))
     report = gws.sync_json()[0]
@@ -553,7 +546,7 @@ def test_e2e_user_events_untouched_and_user_edit_kept(gws):
 
 def test_e2e_user_edit_overwritten_with_force(gws):
     gws.sync_json()
-    check_in = by_kind(gws)["check_in"][0]["uid"]
+    check_in = gws.by_kind()["check_in"][0]["uid"]
     gws.emulator.user_edit("primary", event_id(check_in), summary="my own words")
     gws.write_interviews(event("2026-11-25", "extended", "2026-12-04"))
     gws.sync_json("--force")
@@ -615,7 +608,7 @@ def test_no_token_leaks_in_the_environment_output(gws):
 
 def test_e2e_deleted_event_comes_back_in_place_when_it_moves(gws):
     gws.sync_json()
-    check_in = by_kind(gws)["check_in"][0]["uid"]
+    check_in = gws.by_kind()["check_in"][0]["uid"]
     gws.emulator.user_delete("primary", event_id(check_in))
     report = gws.sync_json()[0]
     assert report["created"] == report["updated"] == 0  # the user's deletion sticks

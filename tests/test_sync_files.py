@@ -48,13 +48,6 @@ def snapshot(ws: Workspace) -> dict[str, tuple[bytes, int]]:
     return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in paths}
 
 
-def by_kind(ws: Workspace) -> dict[str, list[dict]]:
-    result: dict[str, list[dict]] = {}
-    for row in ws.plan():
-        result.setdefault(row["kind"], []).append(row)
-    return result
-
-
 def test_first_sync_creates_exactly_the_plan(ws):
     report = ws.sync_json()[0]
     planned = {row["uid"]: row for row in ws.plan() if row["status"] == "planned"}
@@ -77,7 +70,7 @@ def test_second_sync_writes_nothing(ws):
 
 def test_extension_moves_the_check_in_with_the_same_uid(ws):
     ws.sync_json()
-    check_in = by_kind(ws)["check_in"][0]
+    check_in = ws.by_kind()["check_in"][0]
     old = stored(ws)[check_in["uid"]]
     ws.write_interviews(event("2026-11-25", "extended", "2026-12-04"))
     report = ws.sync_json()[0]
@@ -93,7 +86,7 @@ def test_reply_cancels_check_in_and_retry(ws):
     ws.write_interviews(event("2026-11-24", "replied"))
     ws.sync_json()
     items = stored(ws)
-    kinds = by_kind(ws)
+    kinds = ws.by_kind()
     for row in kinds["check_in"] + kinds["retry"]:
         assert items[row["uid"]]["STATUS"] == "CANCELLED"
         assert int(items[row["uid"]]["SEQUENCE"]) == 1
@@ -105,7 +98,7 @@ def test_rejection_adds_the_feedback_request(ws):
     ws.sync_json()
     ws.write_interviews(event("2026-12-01", "rejected"))
     report = ws.sync_json()[0]
-    feedback = by_kind(ws)["feedback_request"][0]
+    feedback = ws.by_kind()["feedback_request"][0]
     assert report["created"] == 1
     assert stored(ws)[feedback["uid"]]["DTSTART"].dt.date().isoformat() == "2026-12-02"
 
@@ -139,7 +132,7 @@ def test_dry_run_writes_nothing_anywhere(ws):
 
 def test_user_edit_is_kept_unless_forced(ws):
     ws.sync_json()
-    check_in = by_kind(ws)["check_in"][0]["uid"]
+    check_in = ws.by_kind()["check_in"][0]["uid"]
     _edit_on_target(ws, check_in, b"SUMMARY:", b"SUMMARY:(my note) ")
     ws.write_interviews(event("2026-11-25", "extended", "2026-12-04"))
     report = ws.sync_json()[0]
@@ -152,7 +145,7 @@ def test_user_edit_is_kept_unless_forced(ws):
 
 def test_user_edit_with_nothing_new_from_us_is_left_alone(ws):
     ws.sync_json()
-    check_in = by_kind(ws)["check_in"][0]["uid"]
+    check_in = ws.by_kind()["check_in"][0]["uid"]
     _edit_on_target(ws, check_in, b"SUMMARY:", b"SUMMARY:(mine) ")
     report = ws.sync_json()[0]
     assert report["conflicts"] == [] and report["updated"] == 0
@@ -164,7 +157,7 @@ def test_user_deletion_sticks_unless_the_due_time_changes(tmp_path):
     ws = Workspace(tmp_path, f'[targets.main]\nprovider = "vdir"\npath = "{where}"\n')
     ws.kind, ws.where = "vdir", where
     ws.sync_json()
-    kinds = by_kind(ws)
+    kinds = ws.by_kind()
     thank_you, check_in = kinds["thank_you"][0]["uid"], kinds["check_in"][0]["uid"]
     for uid in (thank_you, check_in):
         (where / f"{uid}.ics").unlink()
