@@ -188,13 +188,12 @@ class GoogleProvider(Provider):
             )
             raise ProviderError(f"target {self.target.name!r}: Google rejected {what}")
 
-    def call(self, build: Callable[[], Any]) -> Any:
-        """One request, retried while the failure is transient. Raises CallFailed otherwise."""
-        self.service()
+    def _retrying(self, send: Callable[[], Any]) -> Any:
+        """``send()``, retried with backoff while it fails transiently. Raises CallFailed otherwise."""
         attempt = 0
         while True:
             try:
-                return build().execute()
+                return send()
             except Exception as exc:
                 failure = self._failure(exc)
                 if failure.retryable and attempt < self.max_retries:
@@ -206,33 +205,33 @@ class GoogleProvider(Provider):
             finally:
                 self._persist_token()
 
+    def call(self, build: Callable[[], Any]) -> Any:
+        """One request, retried while the failure is transient. Raises CallFailed otherwise."""
+        self.service()
+        return self._retrying(lambda: build().execute())
+
     def _batch(self, steps: list[_Step]) -> list[tuple[_Step, Any, Failure | None]]:
         """One batch request for ``steps``; the whole request is retried while it fails transiently."""
         from googleapiclient.http import BatchHttpRequest
 
-        attempt = 0
-        while True:
-            answers: dict[str, tuple[Any, BaseException | None]] = {}
+        answers: dict[str, tuple[Any, BaseException | None]] = {}
+
+        def send() -> None:
+            answers.clear()
             batch = BatchHttpRequest(callback=_collector(answers), batch_uri=self.batch_uri())
             for n, step in enumerate(steps):
                 batch.add(step.build(), request_id=str(n))
-            try:
-                batch.execute(http=self._http)
-            except Exception as exc:
-                failure = self._failure(exc)
-                if failure.retryable and attempt < self.max_retries:
-                    self.sleep(self._delay(attempt, failure.retry_after))
-                    attempt += 1
-                    continue
-                self._raise_auth(failure)
-                raise ProviderError(f"Google Calendar batch request failed: {failure.describe()}") from None
-            finally:
-                self._persist_token()
-            results = []
-            for n, step in enumerate(steps):
-                response, exception = answers.get(str(n), (None, OSError("no answer in the batch response")))
-                results.append((step, response, self._failure(exception) if exception is not None else None))
-            return results
+            batch.execute(http=self._http)
+
+        try:
+            self._retrying(send)
+        except CallFailed as exc:
+            raise ProviderError(f"Google Calendar batch request failed: {exc}") from None
+        results = []
+        for n, step in enumerate(steps):
+            response, exception = answers.get(str(n), (None, OSError("no answer in the batch response")))
+            results.append((step, response, self._failure(exception) if exception is not None else None))
+        return results
 
     # --- the calendar -------------------------------------------------------------------------------------------
 
