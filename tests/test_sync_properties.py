@@ -92,3 +92,52 @@ def test_random_histories_converge(history, crashes, mode):
                     assert items[f.uid]["DTSTART"].dt == f.due
                     assert items[f.uid]["STATUS"] == "CONFIRMED"
             assert set(items) <= {f.uid for f in followups}
+
+
+@settings(max_examples=30)
+@given(
+    history=histories(),
+    touches=st.lists(st.tuples(st.sampled_from(["edit", "delete"]), st.integers(0, 20)), max_size=6),
+)
+def test_the_users_edits_and_deletions_are_never_undone(history, touches):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        folder = root / "cal"
+        target = Target("t", "vdir", {"path": str(folder)}, state_dir=root / "state")
+        edited: set[str] = set()
+        deleted: dict[str, object] = {}  # uid -> its due time when the user deleted it
+        for step in range(len(history) + 1):
+            followups = plan([interview(events=tuple(history[:step]))], parse_timeline=lambda *a: None).followups
+            sync_target(target, followups)
+            due = {f.uid: f.due for f in followups}
+            present = managed(folder)
+            for uid in [uid for uid in deleted if uid in present]:
+                assert due[uid] != deleted.pop(uid), "a deleted item came back with its due time unchanged"
+            for uid in edited & present.keys():
+                assert str(present[uid]["SUMMARY"]).startswith("(mine) "), "the user's edit was overwritten"
+            files = sorted(folder.glob("*.ics"))
+            for action, pick in touches[step::3] if files else []:
+                path = files[pick % len(files)]
+                if not path.exists():
+                    continue
+                uid = next(iter(managed_file(path)))
+                if action == "edit":
+                    path.write_bytes(path.read_bytes().replace(b"SUMMARY:", b"SUMMARY:(mine) ", 1))
+                    edited.add(uid)
+                else:
+                    path.unlink()
+                    deleted[uid] = due[uid]
+                    edited.discard(uid)
+        followups = plan([interview(events=tuple(history))], parse_timeline=lambda *a: None).followups
+        sync_target(target, followups)
+        items = managed(folder)
+        for f in followups:
+            if f.uid in deleted:
+                back = f.due != deleted[f.uid] and not f.cancelled
+                assert (f.uid in items) == back
+            if f.uid in edited and f.uid in items:
+                assert str(items[f.uid]["SUMMARY"]).startswith("(mine) ")
+
+
+def managed_file(path: Path) -> dict[str, icalendar.cal.Component]:
+    return {str(c["UID"]): c for c in icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")}

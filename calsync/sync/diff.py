@@ -155,8 +155,7 @@ def _first_push(result: Diff, want: Desired, there: RemoteItem | None) -> None:
 
 def _pushed(result: Diff, want: Desired, row: StateRow, there: RemoteItem | None, now, force, with_revision) -> None:
     if there is None:
-        if row.gone and want.due == row.due:
-            return  # deleted by the user, and still due when it was: it stays deleted
+        # Deleted on the target (by the user): it stays deleted unless it is now due at another time.
         if want.due != row.due and not want.cancelled:
             sequence = max(row.sequence + 1, want.revision)
             result.actions.append(Create(want.uid, with_revision(want.item, sequence, now)))
