@@ -304,3 +304,26 @@ def test_every_written_file_passes_three_parsers(ws):
         for vevent in getattr(parsed, "vevent_list", []):
             assert vevent.dtstart.value.tzinfo is not None
     assert uids == set(stored(ws))
+
+
+def test_todo_targets_get_vtodos_that_move_too(tmp_path):
+    where = tmp_path / "tasks.ics"
+    ws = Workspace(tmp_path, f'[targets.main]\nprovider = "ics"\npath = "{where}"\ncomponent = "todo"\n')
+    ws.sync_json()
+    check_in = ws.by_kind()["check_in"][0]
+    todos = {str(c["UID"]): c for c in icalendar.Calendar.from_ical(where.read_bytes()).walk("VTODO")}
+    assert len(todos) == len(ws.plan()) and not icalendar.Calendar.from_ical(where.read_bytes()).walk("VEVENT")
+    assert todos[check_in["uid"]]["DUE"].dt.isoformat() == check_in["due"]
+    ws.write_interviews(event("2026-11-25", "extended", "2026-12-04"))
+    assert ws.sync_json()[0]["updated"] == 2
+    todos = {str(c["UID"]): c for c in icalendar.Calendar.from_ical(where.read_bytes()).walk("VTODO")}
+    assert todos[check_in["uid"]]["DUE"].dt.date().isoformat() == "2026-12-07"
+
+
+def test_bad_target_options_are_one_line_errors(tmp_path):
+    ws = Workspace(tmp_path, f'[targets.main]\nprovider = "vdir"\npath = "{tmp_path / "c"}"\ncancelled = "purge"\n')
+    result = run_cli("--config", str(ws.config), "sync")
+    assert result.returncode == 2 and "cancelled" in result.stderr and "Traceback" not in result.stderr
+    ws.config.write_text(ws.config.read_text().replace('provider = "vdir"', 'provider = "nope"'))
+    result = run_cli("--config", str(ws.config), "sync")
+    assert result.returncode == 2 and "unknown provider 'nope'" in result.stderr
