@@ -1,4 +1,5 @@
-"""Bench the CalDAV provider against a local server (run by hand): ``.venv/bin/python bench/caldav_sync.py``.
+"""Bench the CalDAV provider against a local server (run by hand): ``.venv/bin/python bench/caldav_sync.py``
+(``--count 300`` for a quick run).
 
 In one run, on one freshly started server (Radicale by default, ``--server xandikos`` for Xandikos):
 
@@ -97,7 +98,7 @@ def raw_loop(port: int, home: str, bodies: list[tuple[str, bytes]]) -> tuple[flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=2000, help="follow-ups (default 2000)")
+    parser.add_argument("-n", "--count", dest="n", type=int, default=2000, help="follow-ups (default 2000)")
     parser.add_argument("--server", choices=["radicale", "xandikos"], default="radicale")
     parser.add_argument("--no-engine", action="store_true", help="skip the sync_target part")
     args = parser.parse_args()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 
 import icalendar
@@ -217,7 +218,8 @@ def test_a_rescan_after_a_few_changes_touches_only_those(caldav_server, calendar
     again = provider_for(caldav_server, calendar, provider.state).scan(first.items, first.token)
     records = caldav_server.proxy.snapshot()
     assert [r.method for r in records] == ["REPORT", "REPORT"]  # sync-collection, then one multiget
-    assert records[1].body.count(b"<d:href>") == 1 and written[5].href.encode() in records[1].body
+    hrefs = [href.text for href in ET.fromstring(records[1].body).iter("{DAV:}href")]
+    assert hrefs == [written[5].href]  # only the changed item of calsync's is fetched
     uid5, uid6 = make_item(5).uid, make_item(6).uid
     assert uid6 not in again.items
     assert again.items[uid5].etag != first.items[uid5].etag
@@ -442,6 +444,21 @@ def test_constructing_the_provider_touches_no_network():
     provider = CalDAVProvider(Target("phone", "caldav", {"url": "dav.example.invalid", "calendar": "x"}))
     assert provider.describe() == "https://dav.example.invalid/"
     assert provider.requests_sent == 0
+    provider.close()
+
+
+def test_the_transport_is_one_caldav_client_that_turns_to_digest_when_only_digest_is_offered(monkeypatch):
+    from caldav import DAVClient
+
+    monkeypatch.setenv("CALSYNC_TEST_CALDAV_PASSWORD", "secret")
+    options = {"url": "dav.example.invalid", "calendar": "x", "username": "me"}
+    provider = CalDAVProvider(Target("phone", "caldav", {**options, "password_env": "CALSYNC_TEST_CALDAV_PASSWORD"}))
+    session = provider._dav()
+    assert isinstance(session.client, DAVClient) and session.auth_type == "basic"  # Basic up front: no extra trip
+    session._challenge = 'Digest realm="dav", nonce="abc"'
+    assert session._switch_to_digest() and session.auth_type == "digest"
+    provider._remember_auth(session)
+    assert provider.state["auth"] == "digest" and provider.requests_sent == 0
     provider.close()
 
 

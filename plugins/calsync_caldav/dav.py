@@ -1,342 +1,252 @@
-"""The little WebDAV/CalDAV a sync needs: one keep-alive HTTP session, request bodies, multistatus parsing.
+"""The transport: one ``caldav.DAVClient`` (its keep-alive session) per provider, conditional requests, one-line
+errors.
 
-The HTTP library is the one the ``caldav`` package depends on (niquests, or requests for old caldav versions),
-imported when the first connection opens, never at plugin load.
+This module imports the ``caldav`` library; the provider imports it only when a caldav target is first used.
 """
 
 from __future__ import annotations
 
-import posixpath
+import logging
 import re
-import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
-from xml.sax.saxutils import escape
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
+
+from caldav import DAVClient
+from caldav.elements import cdav, dav
+from caldav.elements.base import BaseElement
+from caldav.lib import error
+from caldav.lib.http_sync import requests as http  # niquests, or requests: whichever caldav uses
+from caldav.lib.python_utilities import WireBytes
+from caldav.response import CalendarQueryResult, DAVResponse, PropfindResult, SyncCollectionResult
+from lxml import etree
 
 from calsync import __version__
 from calsync.errors import ProviderError
 
-DAV = "DAV:"
-CALDAV = "urn:ietf:params:xml:ns:caldav"
-CS = "http://calendarserver.org/ns/"
+# The library's warnings are not the user's one-line errors: without a handler of its own, Python's last-resort
+# handler would print them under the CLI's output. They still reach the root logger when someone configures it.
+logging.getLogger("caldav").addHandler(logging.NullHandler())
 
-XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8"}
 ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
-MAX_REDIRECTS = 5
+T = TypeVar("T")
 
 
-def tag(namespace: str, name: str) -> str:
-    return f"{{{namespace}}}{name}"
+class GetCTag(BaseElement):
+    """CalendarServer's CTag (for servers without sync-collection): ``caldav.elements`` has no element for it."""
+
+    tag: ClassVar[str] = "{http://calendarserver.org/ns/}getctag"
 
 
-# --- request bodies --------------------------------------------------------------------------------------------
-
-_PROPS = {
-    "resourcetype": "<d:resourcetype/>",
-    "displayname": "<d:displayname/>",
-    "getetag": "<d:getetag/>",
-    "sync-token": "<d:sync-token/>",
-    "current-user-principal": "<d:current-user-principal/>",
-    "calendar-home-set": "<c:calendar-home-set/>",
-    "supported-calendar-component-set": "<c:supported-calendar-component-set/>",
-    "getctag": "<cs:getctag/>",
-}
-_NAMESPACES = f'xmlns:d="{DAV}" xmlns:c="{CALDAV}" xmlns:cs="{CS}"'
+# --- request bodies (built from caldav.elements) ---------------------------------------------------------------
 
 
-def propfind_body(*names: str) -> bytes:
-    props = "".join(_PROPS[name] for name in names)
-    head = f'<?xml version="1.0" encoding="utf-8"?><d:propfind {_NAMESPACES}>'
-    return f"{head}<d:prop>{props}</d:prop></d:propfind>".encode()
+def _xml(root: BaseElement) -> bytes:
+    return etree.tostring(root.xmlelement(), encoding="utf-8", xml_declaration=True)
+
+
+def propfind_body(*props: BaseElement) -> bytes:
+    return _xml(dav.Propfind().append(dav.Prop().append(list(props))))
 
 
 def sync_collection_body(token: str) -> bytes:
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?><d:sync-collection {_NAMESPACES}>'
-        f"<d:sync-token>{escape(token)}</d:sync-token><d:sync-level>1</d:sync-level>"
-        "<d:prop><d:getetag/></d:prop></d:sync-collection>"
-    ).encode()
+    """RFC 6578 sync-collection asking for ETags only: the content of changed resources is never requested here."""
+    prop = dav.Prop().append(dav.GetEtag())
+    return _xml(dav.SyncCollection().append([dav.SyncToken(value=token), dav.SyncLevel(value="1"), prop]))
 
 
-def multiget_body(hrefs: list[str]) -> bytes:
-    listed = "".join(f"<d:href>{escape(href)}</d:href>" for href in hrefs)
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?><c:calendar-multiget {_NAMESPACES}>'
-        f"<d:prop><d:getetag/><c:calendar-data/></d:prop>{listed}</c:calendar-multiget>"
-    ).encode()
+def multiget_body(hrefs: Iterable[str]) -> bytes:
+    prop = dav.Prop().append([dav.GetEtag(), cdav.CalendarData()])
+    return _xml(cdav.CalendarMultiGet().append([prop, *(dav.Href(value=href) for href in hrefs)]))
 
 
-def mkcalendar_body(display_name: str, components: list[str]) -> bytes:
-    comps = "".join(f'<c:comp name="{name}"/>' for name in components)
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?><c:mkcalendar {_NAMESPACES}><d:set><d:prop>'
-        f"<d:displayname>{escape(display_name)}</d:displayname>"
-        f"<c:supported-calendar-component-set>{comps}</c:supported-calendar-component-set>"
-        "</d:prop></d:set></c:mkcalendar>"
-    ).encode()
-
-
-# --- multistatus -----------------------------------------------------------------------------------------------
+# --- answers -----------------------------------------------------------------------------------------------------
 
 
 @dataclass
-class Entry:
-    """One ``<response>`` of a multistatus: its path, its own status (a removed member in a sync report) and the
-    properties found (status 200)."""
+class Reply:
+    """What calsync keeps of one answer: its status and headers, the parsed body (None when the library turned a 403
+    into an exception) and the preconditions of a ``<DAV:error>`` body (``no-uid-conflict``, ``valid-sync-token``)."""
 
-    path: str
-    status: int | None
-    props: dict[str, ET.Element] = field(default_factory=dict)
-
-    def text(self, namespace: str, name: str) -> str | None:
-        element = self.props.get(tag(namespace, name))
-        if element is None or element.text is None:
-            return None
-        return element.text.strip() or None
-
-    def href(self, namespace: str, name: str) -> str | None:
-        """The first ``<href>`` inside a property (current-user-principal, calendar-home-set)."""
-        element = self.props.get(tag(namespace, name))
-        if element is None:
-            return None
-        found = element.find(tag(DAV, "href"))
-        if found is None or not (found.text or "").strip():
-            return None
-        return found.text.strip()
-
-    def resource_types(self) -> set[str]:
-        element = self.props.get(tag(DAV, "resourcetype"))
-        return {child.tag for child in element} if element is not None else set()
-
-    @property
-    def is_collection(self) -> bool:
-        return tag(DAV, "collection") in self.resource_types()
-
-    @property
-    def is_calendar(self) -> bool:
-        return tag(CALDAV, "calendar") in self.resource_types()
-
-    def components(self) -> list[str] | None:
-        """The supported-calendar-component-set, or None when the server did not say (any component)."""
-        element = self.props.get(tag(CALDAV, "supported-calendar-component-set"))
-        if element is None:
-            return None
-        names = [comp.get("name", "").upper() for comp in element.iter(tag(CALDAV, "comp"))]
-        return [name for name in names if name] or None
-
-
-@dataclass
-class Multistatus:
-    entries: list[Entry]
-    sync_token: str | None = None
-
-
-_STATUS = re.compile(r"^\S+\s+(\d{3})")
-
-
-def _status(element: ET.Element | None) -> int | None:
-    if element is None or element.text is None:
-        return None
-    match = _STATUS.match(element.text.strip())
-    return int(match.group(1)) if match else None
-
-
-def path_of(href: str) -> str:
-    """The path of an href, which servers give either as a path or as a full URL."""
-    return urlsplit(href.strip()).path
-
-
-def parse_multistatus(body: bytes, where: str) -> Multistatus:
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
-        raise ProviderError(f"{where}: the server answered with malformed XML") from None
-    if root.tag != tag(DAV, "multistatus"):
-        raise ProviderError(f"{where}: the server answered with something other than a WebDAV multistatus")
-    entries = []
-    for response in root.findall(tag(DAV, "response")):
-        href = response.find(tag(DAV, "href"))
-        if href is None or not (href.text or "").strip():
-            continue
-        entry = Entry(path_of(href.text), _status(response.find(tag(DAV, "status"))))
-        for propstat in response.findall(tag(DAV, "propstat")):
-            status = _status(propstat.find(tag(DAV, "status")))
-            prop = propstat.find(tag(DAV, "prop"))
-            if prop is None or (status is not None and not 200 <= status < 300):
-                continue
-            for element in prop:
-                entry.props[element.tag] = element
-        entries.append(entry)
-    token = root.find(tag(DAV, "sync-token"))
-    sync_token = token.text.strip() if token is not None and token.text else None
-    return Multistatus(entries, sync_token)
-
-
-def error_condition(body: bytes) -> str | None:
-    """The precondition named in a ``<DAV:error>`` body (``valid-sync-token``, ``no-uid-conflict``, ...)."""
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
-        return None
-    if root.tag != tag(DAV, "error"):
-        return None
-    for child in root:
-        name = child.tag.rsplit("}", 1)[-1]
-        if name != "responsedescription":
-            return name
-    return None
-
-
-def same_path(a: str, b: str) -> bool:
-    return unquote(a).rstrip("/") == unquote(b).rstrip("/")
-
-
-def child_name(parent: str, path: str) -> str | None:
-    """The member name when ``path`` is a direct child of the collection ``parent``, else None."""
-    parent_u, path_u = unquote(parent).rstrip("/"), unquote(path)
-    if path_u.endswith("/"):
-        return None
-    head, name = posixpath.split(path_u)
-    return name if head == parent_u and name else None
-
-
-# --- HTTP ------------------------------------------------------------------------------------------------------
-
-
-class Response:
-    """What calsync keeps of an HTTP response."""
-
-    def __init__(self, status: int, headers: Any, content: bytes, url: str) -> None:
-        self.status = status
-        self.headers = headers
-        self.content = content
-        self.url = url
+    status: int
+    headers: Mapping[str, str]
+    response: DAVResponse | None
+    conditions: list[str] = field(default_factory=list)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
 
+    @property
+    def condition(self) -> str | None:
+        return self.conditions[0] if self.conditions else None
 
-class Connection:
-    """A keep-alive session to one server, with authentication and one-line errors.
+    def results(self, where: str) -> list[PropfindResult]:
+        """The ``<response>`` elements of a PROPFIND answer (hrefs as unquoted paths)."""
+        return _parsed(where, lambda: self.response.parse_propfind() if self.response is not None else [])
 
-    ``where`` prefixes every error message (the target's name). ``auth_scheme`` is "basic" (sent up front, no
-    extra round trip) or "digest" (chosen when a server challenges only with Digest).
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _conditions(response: DAVResponse) -> list[str]:
+    tree = response.tree
+    if tree is None or tree.tag != "{DAV:}error":
+        return []
+    return [_local(child.tag) for child in tree if isinstance(child.tag, str)]
+
+
+def _parsed(where: str, parse: Callable[[], T]) -> T:
+    try:
+        return parse()
+    except error.DAVError:  # ResponseError: a status inside the multistatus the library does not accept
+        raise ProviderError(f"{where}: the server answered with a multistatus calsync cannot read") from None
+
+
+def sync_results(where: str, response: DAVResponse) -> SyncCollectionResult:
+    """A sync-collection answer: changed hrefs with ETags, removed hrefs, the new token, whether it was truncated."""
+    return _parsed(where, response.parse_sync_collection)
+
+
+def multiget_results(where: str, response: DAVResponse) -> list[CalendarQueryResult]:
+    return _parsed(where, response.parse_calendar_query)
+
+
+def text(result: PropfindResult, element: type[BaseElement]) -> str | None:
+    """A property's text (ETag, sync-token, CTag, display name), stripped; None when absent or empty."""
+    value = result.properties.get(element.tag)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def resource_types(result: PropfindResult) -> list[str]:
+    # the library gives the child tags of a non-empty resourcetype, and its (blank) text for an empty one
+    value = result.properties.get(dav.ResourceType.tag)
+    return value if isinstance(value, list) else []
+
+
+# --- the session ---------------------------------------------------------------------------------------------------
+
+
+class Session:
+    """One ``caldav.DAVClient`` for one target: its keep-alive HTTP session, authentication and one-line errors.
+
+    ``where`` prefixes every error message (the target's name). ``auth_type`` is "basic" (sent up front, no extra
+    round trip) or "digest" (chosen when a server challenges with Digest only, then remembered by the provider).
     """
 
     def __init__(
         self,
         where: str,
+        url: str,
         *,
         username: str | None,
         password: str | None,
         verify: bool | str = True,
         timeout: float = 30.0,
-        auth_scheme: str = "basic",
+        auth_type: str | None = None,
     ) -> None:
-        try:
-            import niquests as http
-        except ImportError:  # caldav < 2 depends on requests instead
-            import requests as http  # type: ignore[no-redef]
-        self._http = http
         self.where = where
-        self.username = username
-        self._password = password
-        self.verify = verify
         self.timeout = timeout
-        self.auth_scheme = auth_scheme
-        self.session = http.Session()
-        self.session.headers["User-Agent"] = f"calsync/{__version__}"
-        self._auth = self._make_auth()
         self.requests = 0
+        self._challenge: str | None = None
+        self.client = DAVClient(
+            url=url,
+            username=username,
+            password=password,
+            auth_type=auth_type if username is not None else None,
+            ssl_verify_cert=verify,
+            timeout=timeout,
+            headers={"User-Agent": f"calsync/{__version__}"},
+            enable_rfc6764=False,  # discovery.py does the well-known step itself, through this session
+        )
+        hooks = self.client.session.hooks
+        hooks.setdefault("pre_request", []).append(self._count)  # every request sent, redirects included
+        hooks["response"].append(self._remember_challenge)
 
-    def _make_auth(self) -> Any:
-        if self.username is None:
-            return None
-        if self.auth_scheme == "digest":
-            return self._http.auth.HTTPDigestAuth(self.username, self._password or "")
-        return self._http.auth.HTTPBasicAuth(self.username, self._password or "")
+    def _count(self, request: Any, **_: Any) -> None:
+        self.requests += 1
+
+    def _remember_challenge(self, response: Any, **_: Any) -> None:
+        if response.status_code == 401:
+            self._challenge = response.headers.get("WWW-Authenticate")
+
+    @property
+    def auth_type(self) -> str | None:
+        return self.client.auth_type
 
     def close(self) -> None:
-        self.session.close()
+        self.client.close()
 
-    def request(
-        self,
-        method: str,
-        url: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Response:
-        """One request, no redirects followed. Raises ProviderError for transport failures and refused logins."""
-        for _attempt in range(2):
-            response = self._send(method, url, body, headers)
-            if response.status != 401:
-                return response
-            challenge = (response.header("WWW-Authenticate") or "").lower()
-            digest_only = "digest" in challenge and "basic" not in challenge
-            if self.username is not None and self.auth_scheme == "basic" and digest_only:
-                self.auth_scheme = "digest"
-                self._auth = self._make_auth()
-                continue
-            break
-        host = _host(url)
-        if self.username is None:
-            raise ProviderError(f"{self.where}: {host} asks for a login (401): set username and a password")
-        raise ProviderError(
-            f"{self.where}: {host} refused the login of {self.username!r} (401): check the username and password"
-        )
+    def request(self, method: str, url: str, body: bytes = b"", headers: Mapping[str, str] | None = None) -> Reply:
+        """One request; any status comes back as a Reply. Raises ProviderError for transport failures and refused
+        logins. The body is sent byte for byte (the library would otherwise rewrite its line endings)."""
 
-    def request_following(
-        self, method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
-    ) -> Response:
-        """A request that follows redirects with the same method and body (discovery: /.well-known/caldav)."""
-        for _hop in range(MAX_REDIRECTS + 1):
-            response = self.request(method, url, body, headers)
-            location = response.header("Location")
-            if response.status in (301, 302, 303, 307, 308) and location:
-                target = urljoin(url, location)
-                if urlsplit(target).scheme not in ("http", "https"):
-                    break
-                if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
-                    raise ProviderError(f"{self.where}: {url} redirects to plain HTTP ({target}): refusing")
-                url = target
-                continue
-            return response
-        raise ProviderError(f"{self.where}: too many redirects from {url}")
+        def send() -> Reply:
+            try:
+                response = self.client.request(url, method, WireBytes(body) if body else "", headers)
+            except error.AuthorizationError as exc:
+                if exc.status != 403:
+                    raise
+                # a 403 is an answer here (no-uid-conflict, valid-sync-token, a read-only calendar), not a login
+                return Reply(403, {}, None, [_local(tag) for tag in exc.preconditions])
+            return Reply(response.status, response.headers, response, _conditions(response))
 
-    def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str] | None) -> Response:
-        http = self._http
-        self.requests += 1
+        return self.call(send, url)
+
+    def call(self, what: Callable[[], T], url: str) -> T:
+        """Run a library call (a request, or a discovery step that makes several), with transport failures and
+        refused logins as one-line ProviderErrors. Other ``caldav.lib.error`` exceptions are the caller's."""
         try:
-            raw = self.session.request(
-                method,
-                url,
-                data=body,
-                headers=headers,
-                auth=self._auth,
-                timeout=self.timeout,
-                verify=self.verify,
-                allow_redirects=False,
-            )
-            content = raw.content or b""
+            return what()
+        except error.AuthorizationError as exc:
+            if exc.status == 401 and self._switch_to_digest():
+                return self.call(what, url)
+            if exc.status == 401:
+                raise ProviderError(self._login_message(url)) from None
+            raise
+        except error.RateLimitError as exc:
+            raise ProviderError(
+                f"{self.where}: {host(url)} asks to slow down ({exc.status}): try again later"
+            ) from None
         except http.exceptions.SSLError as exc:
-            raise ProviderError(f"{self.where}: {_tls_message(_host(url), exc)}") from None
+            raise ProviderError(f"{self.where}: {_tls_message(host(url), exc)}") from None
         except http.exceptions.Timeout:
-            raise ProviderError(f"{self.where}: {_host(url)} did not answer within {self.timeout:g} s") from None
+            raise ProviderError(f"{self.where}: {host(url)} did not answer within {self.timeout:g} s") from None
         except http.exceptions.ConnectionError as exc:
-            raise ProviderError(f"{self.where}: cannot reach {_host(url)} ({_connection_reason(exc)})") from None
+            raise ProviderError(f"{self.where}: cannot reach {host(url)} ({_connection_reason(exc)})") from None
         except http.exceptions.RequestException as exc:
-            raise ProviderError(f"{self.where}: {method} {url} failed: {_one_line(str(exc))}") from None
-        return Response(raw.status_code, raw.headers, content, url)
+            raise ProviderError(f"{self.where}: {url} failed: {_one_line(str(exc))}") from None
+        except etree.XMLSyntaxError:
+            raise ProviderError(f"{self.where}: {host(url)} answered with malformed XML") from None
+
+    def _switch_to_digest(self) -> bool:
+        """After a 401 to Basic from a server that offers only Digest: use Digest (once)."""
+        challenge = (self._challenge or "").lower()
+        client = self.client
+        if client.username is None or client.auth_type != "basic" or "digest" not in challenge or "basic" in challenge:
+            return False
+        client.auth_type = "digest"
+        client.build_auth_object()
+        return True
+
+    def _login_message(self, url: str) -> str:
+        username = self.client.username
+        if username is None:
+            return f"{self.where}: {host(url)} asks for a login (401): set username and a password"
+        return f"{self.where}: {host(url)} refused the login of {username!r} (401): check the username and password"
 
 
-def _host(url: str) -> str:
+# --- one-line messages -------------------------------------------------------------------------------------------
+
+
+def host(url: str) -> str:
     parts = urlsplit(url)
     return parts.netloc.rsplit("@", 1)[-1] or url
 
 
-def _one_line(text: str, limit: int = 200) -> str:
-    line = " ".join(text.split())
+def _one_line(message: str, limit: int = 200) -> str:
+    line = " ".join(message.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -359,24 +269,28 @@ def _connection_reason(exc: BaseException) -> str:
     import socket
 
     chain = _chain(exc)
-    text = " ".join(str(item) for item in chain).lower()
-    if any(isinstance(item, ConnectionRefusedError) for item in chain) or "refused" in text:
+    message = " ".join(str(item) for item in chain).lower()
+    if any(isinstance(item, ConnectionRefusedError) for item in chain) or "refused" in message:
         return "connection refused: is the server running and the port right?"
-    if any(isinstance(item, socket.gaierror) for item in chain) or "name resolution" in text or "not known" in text:
+    if (
+        any(isinstance(item, socket.gaierror) for item in chain)
+        or "name resolution" in message
+        or "not known" in message
+    ):
         return "unknown host name"
-    if any(isinstance(item, TimeoutError) for item in chain) or "timed out" in text:
+    if any(isinstance(item, TimeoutError) for item in chain) or "timed out" in message:
         return "timed out"
-    if "reset" in text:
+    if "reset" in message:
         return "connection reset"
     return _one_line(str(exc), 120)
 
 
-def _tls_message(host: str, exc: BaseException) -> str:
-    text = " ".join(str(item) for item in _chain(exc))
-    match = re.search(r"certificate verify failed: ([^(]+?)\s*\(", text)
+def _tls_message(server: str, exc: BaseException) -> str:
+    message = " ".join(str(item) for item in _chain(exc))
+    match = re.search(r"certificate verify failed: ([^(]+?)\s*\(", message)
     if match:
         return (
-            f"TLS certificate of {host} not trusted ({match.group(1).strip()}): "
+            f"TLS certificate of {server} not trusted ({match.group(1).strip()}): "
             "set ca_bundle to the CA certificate that signed it"
         )
-    return f"TLS handshake with {host} failed: {_one_line(text, 150)}"
+    return f"TLS handshake with {server} failed: {_one_line(message, 150)}"

@@ -1,5 +1,9 @@
 """The CalDAV provider: calsync's items in one calendar of a CalDAV server (Nextcloud, Fastmail, iCloud, Radicale...).
 
+Built on the ``caldav`` library: one ``caldav.DAVClient`` per provider (dav.py) carries every request; discovery
+goes through its principal, calendar home set and calendars (discovery.py). The library is imported when a caldav
+target is first used, never when the plugin loads.
+
 How it finds its items
     Each item lives at a resource name derived from its UID: ``calsync-<32 hex>.ics`` for calsync's own UIDs
     (``<32 hex>@calsync``), ``calsync-u<40 hex of SHA-256(UID)>.ics`` for any other UID. A listing is a PROPFIND
@@ -9,20 +13,22 @@ How it finds its items
 How a re-sync stays cheap
     The scan token is the calendar's sync-token (RFC 6578): a ``sync-collection`` REPORT answers "nothing changed"
     in one request, or names the few resources that did. Servers without sync-collection get a CTag comparison
-    (one PROPFIND). The discovered calendar URL and its components are kept in ``self.state``.
+    (one PROPFIND). The discovered calendar URL, its components and the login scheme are kept in ``self.state``.
 How it writes
     PUT with ``If-None-Match: *`` to create, PUT/DELETE with ``If-Match: <etag>`` to change: a concurrent edit on
-    the user's phone is never overwritten.
+    the user's phone is never overwritten. These go through ``DAVClient.request`` as they are: the library's
+    higher-level save() would first search the calendar for the UID.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
-from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
 from calsync.provider import (
@@ -37,7 +43,9 @@ from calsync.provider import (
     is_managed,
     uid_of,
 )
-from calsync_caldav import dav
+
+if TYPE_CHECKING:
+    from calsync_caldav.dav import Reply, Session
 
 COMPONENTS = {"event": "VEVENT", "todo": "VTODO"}
 MULTIGET_CHUNK = 100
@@ -93,7 +101,7 @@ class CalDAVProvider(Provider):
         self.timeout = float(target.option("timeout", 30))
         ca_bundle = target.option("ca_bundle")
         self.verify: bool | str = str(ca_bundle) if ca_bundle else True
-        self._conn: dav.Connection | None = None
+        self._session: Session | None = None
         self._calendar_url: str | None = None
 
     # --- connection and discovery ---------------------------------------------------------------------------
@@ -105,12 +113,15 @@ class CalDAVProvider(Provider):
     @property
     def requests_sent(self) -> int:
         """HTTP requests sent so far (for tests and the bench)."""
-        return self._conn.requests if self._conn is not None else 0
+        return self._session.requests if self._session is not None else 0
 
-    def _connection(self) -> dav.Connection:
-        if self._conn is None:
+    def _dav(self) -> Session:
+        """The target's caldav.DAVClient session, made on first use (this is where the library is imported)."""
+        if self._session is None:
             from calsync.secrets import get_password
 
+            if self.state.get("fingerprint") != self._fingerprint():
+                self.state.clear()  # another server, calendar or login: nothing remembered applies
             password = None
             if self.username is not None:
                 password = get_password(self.target)
@@ -125,15 +136,18 @@ class CalDAVProvider(Provider):
                 if not Path(self.verify).expanduser().is_file():
                     raise ProviderError(f"{self.where}: ca_bundle {self.verify} is not a file")
                 self.verify = str(Path(self.verify).expanduser())
-            self._conn = dav.Connection(
+            from calsync_caldav.dav import Session
+
+            self._session = Session(
                 self.where,
+                self.start_url,
                 username=self.username,
                 password=password,
                 verify=self.verify,
                 timeout=self.timeout,
-                auth_scheme=str(self.state.get("auth", "basic")),
+                auth_type=str(self.state.get("auth", "basic")),
             )
-        return self._conn
+        return self._session
 
     def _fingerprint(self) -> str:
         return json.dumps([self.start_url, self.calendar_option, self.username, self.component])
@@ -142,18 +156,24 @@ class CalDAVProvider(Provider):
         """The calendar's URL: from the state when this configuration found it before, else discovered now."""
         if self._calendar_url is not None:
             return self._calendar_url
-        conn = self._connection()
-        if self.state.get("fingerprint") != self._fingerprint():
-            self.state.clear()
+        session = self._dav()
         url = self.state.get("calendar_url")
         if not url:
-            url, components = self._discover(conn)
+            from calsync_caldav.discovery import Wanted, discover
+
+            wanted = Wanted(
+                self.where, self.start_url, self.calendar_option, self.create_missing, self.component, self.username
+            )
+            url, components = discover(session, wanted)
             self.state.update(fingerprint=self._fingerprint(), calendar_url=url, components=components)
         self._check_component(url, self.state.get("components"))
-        if conn.auth_scheme != "basic":
-            self.state["auth"] = conn.auth_scheme
+        self._remember_auth(session)
         self._calendar_url = url
         return url
+
+    def _remember_auth(self, session: Session) -> None:
+        if session.auth_type not in (None, "basic"):
+            self.state["auth"] = session.auth_type  # Digest: chosen up front on the next run
 
     def _forget_calendar(self) -> None:
         self._calendar_url = None
@@ -170,116 +190,11 @@ class CalDAVProvider(Provider):
             f"choose another calendar (with create = true, a new one) or another component"
         )
 
-    def _discover(self, conn: dav.Connection) -> tuple[str, list[str] | None]:
-        props = dav.propfind_body(
-            "resourcetype",
-            "displayname",
-            "current-user-principal",
-            "calendar-home-set",
-            "supported-calendar-component-set",
-        )
-        parts = urlsplit(self.start_url)
-        candidates = [self.start_url]
-        if parts.path in ("", "/"):
-            root = urlunsplit((parts.scheme, parts.netloc, "/", "", ""))
-            candidates = [urljoin(root, "/.well-known/caldav"), root]
-        response = None
-        for url in candidates:
-            response = conn.request_following("PROPFIND", url, props, {**dav.XML_HEADERS, "Depth": "0"})
-            if response.status == 207:
-                break
-        assert response is not None
-        here = response.url
-        if response.status == 404:
-            raise ProviderError(f"{self.where}: nothing at {here} (404): check url")
-        if response.status == 403:
-            raise ProviderError(f"{self.where}: {here} refused access (403): check url and username")
-        if response.status != 207:
-            raise ProviderError(
-                f"{self.where}: {here} is not a CalDAV server (PROPFIND answered {response.status}): check url"
-            )
-        entry = _entry_for(dav.parse_multistatus(response.content, self.where), here)
-        if entry is not None and entry.status == 404:
-            raise ProviderError(f"{self.where}: nothing at {here} (404): check url")
-        if entry is not None and entry.is_calendar:
-            if self.calendar_option is not None and not _matches(self.calendar_option, here, entry):
-                raise ProviderError(
-                    f"{self.where}: url {here} is a calendar, but calendar = {self.calendar_option!r} names another: "
-                    "give the server's address as url, or drop calendar"
-                )
-            return _as_collection(here), entry.components()
-        home = entry.href(dav.CALDAV, "calendar-home-set") if entry is not None else None
-        principal = entry.href(dav.DAV, "current-user-principal") if entry is not None else None
-        if home is None and principal is not None and not dav.same_path(dav.path_of(principal), urlsplit(here).path):
-            principal_url = urljoin(here, principal)
-            answer = conn.request_following(
-                "PROPFIND", principal_url, dav.propfind_body("calendar-home-set"), {**dav.XML_HEADERS, "Depth": "0"}
-            )
-            if answer.status == 207:
-                found = _entry_for(dav.parse_multistatus(answer.content, self.where), answer.url)
-                home = found.href(dav.CALDAV, "calendar-home-set") if found is not None else None
-                if home is not None:
-                    here = answer.url
-        home_url = _as_collection(urljoin(here, home) if home is not None else here)
-        return self._find_calendar(conn, home_url)
-
-    def _find_calendar(self, conn: dav.Connection, home_url: str) -> tuple[str, list[str] | None]:
-        props = dav.propfind_body("resourcetype", "displayname", "supported-calendar-component-set")
-        response = conn.request("PROPFIND", home_url, props, {**dav.XML_HEADERS, "Depth": "1"})
-        if response.status != 207:
-            raise ProviderError(f"{self.where}: cannot list the calendars at {home_url} ({response.status}): check url")
-        calendars = [
-            entry
-            for entry in dav.parse_multistatus(response.content, self.where).entries
-            if entry.is_calendar and not dav.same_path(entry.path, urlsplit(home_url).path)
-        ]
-        names = ", ".join(sorted(_label(entry) for entry in calendars)) or "none"
-        if self.calendar_option is None:
-            raise ProviderError(f"{self.where}: set calendar to one of the calendars at {home_url}: {names}")
-        found = [entry for entry in calendars if _id_of(entry.path) == self.calendar_option]
-        if not found:
-            found = [entry for entry in calendars if entry.text(dav.DAV, "displayname") == self.calendar_option]
-        if not found:
-            wanted = self.calendar_option.casefold()
-            found = [entry for entry in calendars if (entry.text(dav.DAV, "displayname") or "").casefold() == wanted]
-        if len(found) > 1:
-            ids = ", ".join(_id_of(entry.path) for entry in found)
-            raise ProviderError(
-                f"{self.where}: {len(found)} calendars are named {self.calendar_option!r} ({ids}): "
-                "set calendar to the id of one"
-            )
-        if found:
-            entry = found[0]
-            return _as_collection(urljoin(home_url, entry.path)), entry.components()
-        if not self.create_missing:
-            raise ProviderError(
-                f"{self.where}: no calendar {self.calendar_option!r} at {home_url} (there: {names}); "
-                "set create = true to create it"
-            )
-        return self._make_calendar(conn, home_url, calendars)
-
-    def _make_calendar(
-        self, conn: dav.Connection, home_url: str, existing: list[dav.Entry]
-    ) -> tuple[str, list[str] | None]:
-        assert self.calendar_option is not None
-        base = re.sub(r"[^a-z0-9]+", "-", self.calendar_option.lower()).strip("-") or "calsync"
-        taken = {_id_of(entry.path) for entry in existing}
-        slug = base
-        counter = 2
-        while slug in taken:
-            slug = f"{base}-{counter}"
-            counter += 1
-        url = urljoin(home_url, quote(slug) + "/")
-        body = dav.mkcalendar_body(self.calendar_option, [self.component])
-        response = conn.request("MKCALENDAR", url, body, dav.XML_HEADERS)
-        if response.status in (200, 201):
-            return url, [self.component]
-        if response.status == 403:
-            raise ProviderError(f"{self.where}: the server does not let {self.username or 'you'} create calendars")
-        raise ProviderError(
-            f"{self.where}: could not create the calendar {self.calendar_option!r} at {url} "
-            f"(MKCALENDAR answered {response.status})"
-        )
+    def _request(self, method: str, url: str, body: bytes = b"", headers: Mapping[str, str] | None = None) -> Reply:
+        session = self._dav()
+        reply = session.request(method, url, body, headers)
+        self._remember_auth(session)
+        return reply
 
     # --- listing ----------------------------------------------------------------------------------------------
 
@@ -323,37 +238,32 @@ class CalDAVProvider(Provider):
 
     def _scan_sync(self, calendar: str, known: Mapping[str, RemoteItem], sync_token: str) -> Scan | None:
         """Apply what changed since ``sync_token`` to ``known``; None when the server no longer knows the token."""
-        conn = self._connection()
+        from calsync_caldav import dav
+
+        path = urlsplit(calendar).path
         changed: dict[str, str | None] = {}
         removed: set[str] = set()
         for _round in range(MAX_SYNC_ROUNDS):
-            response = conn.request(
-                "REPORT", calendar, dav.sync_collection_body(sync_token), {**dav.XML_HEADERS, "Depth": "0"}
-            )
-            if response.status in _GONE:
+            reply = self._request("REPORT", calendar, dav.sync_collection_body(sync_token), {"Depth": "0"})
+            if reply.status in _GONE:
                 raise _CalendarGone
-            if response.status != 207:
+            if reply.status != 207 or reply.response is None:
                 return None  # an expired or foreign token (403/409/412 valid-sync-token): list everything
-            status = dav.parse_multistatus(response.content, self.where)
-            truncated = False
-            for entry in status.entries:
-                if dav.same_path(entry.path, urlsplit(calendar).path):
-                    truncated = entry.status == 507
-                    continue
-                name = dav.child_name(urlsplit(calendar).path, entry.path)
-                if name is None or not is_our_name(name):
-                    continue
-                href = self._href(calendar, name)
-                if entry.status == 404:
-                    removed.add(href)
-                    changed.pop(href, None)
-                else:
-                    changed[href] = entry.text(dav.DAV, "getetag")
-                    removed.discard(href)
-            if not status.sync_token:
+            result = dav.sync_results(self.where, reply.response)
+            for href in result.deleted:
+                name = _child_name(path, href)
+                if name is not None and is_our_name(name):
+                    removed.add(self._href(calendar, name))
+                    changed.pop(self._href(calendar, name), None)
+            for member in result.changed:
+                name = _child_name(path, member.href)
+                if name is not None and is_our_name(name):
+                    changed[self._href(calendar, name)] = _strip(member.etag)
+                    removed.discard(self._href(calendar, name))
+            if not result.sync_token:
                 return None
-            sync_token = status.sync_token
-            if not truncated:
+            sync_token = result.sync_token
+            if not result.truncated:
                 break
         new_token = self._token(calendar, sync_token, None)
         if not changed and not removed:
@@ -364,40 +274,43 @@ class CalDAVProvider(Provider):
         return Scan(self._merge(calendar, by_href, changed), new_token)
 
     def _ctag(self, calendar: str) -> str | None:
-        response = self._connection().request(
-            "PROPFIND", calendar, dav.propfind_body("getctag"), {**dav.XML_HEADERS, "Depth": "0"}
-        )
-        if response.status in _GONE:
+        from calsync_caldav import dav
+
+        reply = self._request("PROPFIND", calendar, dav.propfind_body(dav.GetCTag()), {"Depth": "0"})
+        if reply.status in _GONE:
             raise _CalendarGone
-        if response.status != 207:
+        if reply.status != 207:
             return None
-        entry = _entry_for(dav.parse_multistatus(response.content, self.where), calendar)
-        return entry.text(dav.CS, "getctag") if entry is not None else None
+        own = _result_for(reply.results(self.where), calendar)
+        return dav.text(own, dav.GetCTag) if own is not None else None
 
     def _scan_all(self, calendar: str, known: Mapping[str, RemoteItem]) -> Scan:
-        props = dav.propfind_body("resourcetype", "getetag", "sync-token", "getctag")
-        response = self._connection().request("PROPFIND", calendar, props, {**dav.XML_HEADERS, "Depth": "1"})
-        if response.status in _GONE:
+        from caldav.elements import dav as elements
+
+        from calsync_caldav import dav
+
+        body = dav.propfind_body(elements.ResourceType(), elements.GetEtag(), elements.SyncToken(), dav.GetCTag())
+        reply = self._request("PROPFIND", calendar, body, {"Depth": "1"})
+        if reply.status in _GONE:
             raise _CalendarGone
-        if response.status != 207:
-            raise ProviderError(f"{self.where}: cannot list {calendar} (PROPFIND answered {response.status})")
+        if reply.status != 207:
+            raise ProviderError(f"{self.where}: cannot list {calendar} (PROPFIND answered {reply.status})")
         path = urlsplit(calendar).path
-        sync = ctag = None
-        present: dict[str, str | None] = {}
-        entries = dav.parse_multistatus(response.content, self.where).entries
-        own = next((entry for entry in entries if dav.same_path(entry.path, path)), None)
+        results = reply.results(self.where)
+        own = next((result for result in results if _same_path(result.href, path)), None)
         if own is None or own.status == 404:  # some servers say 404 inside a 207
             raise _CalendarGone
-        for entry in entries:
-            if entry is own:
-                sync, ctag = entry.text(dav.DAV, "sync-token"), entry.text(dav.CS, "getctag")
+        present: dict[str, str | None] = {}
+        for result in results:
+            name = _child_name(path, result.href)
+            if result is own or name is None or not is_our_name(name):
                 continue
-            name = dav.child_name(path, entry.path)
-            if name is None or entry.is_collection or not is_our_name(name):
+            if elements.Collection.tag in dav.resource_types(result):
                 continue
-            present[self._href(calendar, name)] = entry.text(dav.DAV, "getetag")
+            present[self._href(calendar, name)] = dav.text(result, elements.GetEtag)
         by_href = {item.href: item for item in known.values() if item.href in present}
-        return Scan(self._merge(calendar, by_href, present), self._token(calendar, sync, ctag))
+        token = self._token(calendar, dav.text(own, elements.SyncToken), dav.text(own, dav.GetCTag))
+        return Scan(self._merge(calendar, by_href, present), token)
 
     def _merge(
         self, calendar: str, by_href: dict[str, RemoteItem], seen: Mapping[str, str | None]
@@ -418,24 +331,24 @@ class CalDAVProvider(Provider):
     def _fetch_managed(self, calendar: str, hrefs: list[str], etags: Mapping[str, str | None]) -> Iterator[RemoteItem]:
         import icalendar
 
-        conn = self._connection()
+        from calsync_caldav import dav
+
         path = urlsplit(calendar).path
         for start in range(0, len(hrefs), MULTIGET_CHUNK):
             chunk = hrefs[start : start + MULTIGET_CHUNK]
-            response = conn.request("REPORT", calendar, dav.multiget_body(chunk), dav.XML_HEADERS)
-            if response.status in _GONE:
+            reply = self._request("REPORT", calendar, dav.multiget_body(chunk))
+            if reply.status in _GONE:
                 raise _CalendarGone
-            if response.status != 207:
+            if reply.status != 207 or reply.response is None:
                 raise ProviderError(
-                    f"{self.where}: cannot read calsync's items in {calendar} (multiget answered {response.status})"
+                    f"{self.where}: cannot read calsync's items in {calendar} (multiget answered {reply.status})"
                 )
-            for entry in dav.parse_multistatus(response.content, self.where).entries:
-                name = dav.child_name(path, entry.path)
-                data = entry.text(dav.CALDAV, "calendar-data")
-                if name is None or data is None or not is_our_name(name):
+            for member in dav.multiget_results(self.where, reply.response):
+                name = _child_name(path, member.href)
+                if name is None or not member.calendar_data or not is_our_name(name):
                     continue
                 try:
-                    parsed = icalendar.Calendar.from_ical(data)
+                    parsed = icalendar.Calendar.from_ical(member.calendar_data)
                 except ValueError:
                     continue
                 components = [sub for sub in parsed.subcomponents if sub.name in ("VEVENT", "VTODO")]
@@ -445,7 +358,7 @@ class CalDAVProvider(Provider):
                 if resource_name(uid) != name:
                     continue
                 href = self._href(calendar, name)
-                yield RemoteItem(uid, href, entry.text(dav.DAV, "getetag") or etags.get(href))
+                yield RemoteItem(uid, href, _strip(member.etag) or etags.get(href))
 
     # --- writing ----------------------------------------------------------------------------------------------
 
@@ -453,14 +366,14 @@ class CalDAVProvider(Provider):
         calendar = self._calendar()
         name = resource_name(item.uid)
         href = self._href(calendar, name)
-        response = self._put(href, item, {"If-None-Match": "*"})
-        if response.status in (200, 201, 204):
-            return Written(href, response.header("ETag") or self._etag(href))
-        if response.status == 412:
+        reply = self._put(href, item, {"If-None-Match": "*"})
+        if reply.status in (200, 201, 204):
+            return Written(href, reply.header("ETag") or self._etag(href))
+        if reply.status == 412:
             raise PreconditionFailed(href, f"an item exists already at {href}")
-        if _uid_conflict(response):
+        if reply.status in (403, 409) and reply.condition == "no-uid-conflict":
             raise PreconditionFailed(href, f"another resource of this calendar holds UID {item.uid}")
-        raise self._refusal("create", href, response)
+        raise self._refusal("create", href, reply)
 
     def update(self, href: str, item: Item, etag: str | None) -> Written:
         self._check_ours(href)
@@ -468,14 +381,14 @@ class CalDAVProvider(Provider):
             etag = self._etag(href)
             if etag is None:
                 raise NotFound(href)
-        response = self._put(href, item, {"If-Match": etag})
-        if response.status in (200, 201, 204):
-            return Written(href, response.header("ETag") or self._etag(href))
-        if response.status == 404:
+        reply = self._put(href, item, {"If-Match": etag})
+        if reply.status in (200, 201, 204):
+            return Written(href, reply.header("ETag") or self._etag(href))
+        if reply.status == 404:
             raise NotFound(href)
-        if response.status == 412:
+        if reply.status == 412:
             raise self._conflict(href)
-        raise self._refusal("update", href, response)
+        raise self._refusal("update", href, reply)
 
     def delete(self, href: str, etag: str | None) -> None:
         self._check_ours(href)
@@ -483,14 +396,14 @@ class CalDAVProvider(Provider):
             etag = self._etag(href)
             if etag is None:
                 raise NotFound(href)
-        response = self._connection().request("DELETE", self._url(href), None, {"If-Match": etag})
-        if response.status in (200, 202, 204):
+        reply = self._request("DELETE", self._url(href), headers={"If-Match": etag})
+        if reply.status in (200, 202, 204):
             return
-        if response.status == 404:
+        if reply.status == 404:
             raise NotFound(href)
-        if response.status == 412:
+        if reply.status == 412:
             raise self._conflict(href)
-        raise self._refusal("delete", href, response)
+        raise self._refusal("delete", href, reply)
 
     def apply(self, actions: Sequence[Action]) -> Iterator[Outcome]:
         for action in actions:
@@ -499,21 +412,25 @@ class CalDAVProvider(Provider):
             except _ItemRefused as exc:
                 yield Outcome(action, error=exc)
 
-    def _put(self, href: str, item: Item, condition: dict[str, str]) -> dav.Response:
-        headers = {"Content-Type": dav.ICS_CONTENT_TYPE, **condition}
-        return self._connection().request("PUT", self._url(href), item.ical, headers)
+    def _put(self, href: str, item: Item, condition: dict[str, str]) -> Reply:
+        from calsync_caldav.dav import ICS_CONTENT_TYPE
+
+        return self._request("PUT", self._url(href), item.ical, {"Content-Type": ICS_CONTENT_TYPE, **condition})
 
     def _etag(self, href: str) -> str | None:
         """The current ETag of one resource (None when it is gone): for servers that send none after a PUT."""
-        response = self._connection().request(
-            "PROPFIND", self._url(href), dav.propfind_body("getetag"), {**dav.XML_HEADERS, "Depth": "0"}
-        )
-        if response.status != 207:
+        from caldav.elements import dav as elements
+
+        from calsync_caldav import dav
+
+        url = self._url(href)
+        reply = self._request("PROPFIND", url, dav.propfind_body(elements.GetEtag()), {"Depth": "0"})
+        if reply.status != 207:
             return None
-        entry = _entry_for(dav.parse_multistatus(response.content, self.where), self._url(href))
-        if entry is None or entry.status == 404:
+        result = _result_for(reply.results(self.where), url)
+        if result is None or result.status == 404:
             return None
-        return entry.text(dav.DAV, "getetag")
+        return dav.text(result, elements.GetEtag)
 
     def _conflict(self, href: str) -> Exception:
         """A failed If-Match: the item was edited (PreconditionFailed) or deleted (NotFound) meanwhile."""
@@ -521,16 +438,15 @@ class CalDAVProvider(Provider):
             return NotFound(href)
         return PreconditionFailed(href, f"{href} was changed on the server since calsync last wrote it")
 
-    def _refusal(self, verb: str, href: str, response: dav.Response) -> ProviderError:
-        reason = dav.error_condition(response.content)
-        detail = f" ({reason})" if reason else ""
-        if response.status >= 500:
-            return ProviderError(f"{self.where}: the server failed to {verb} {href}: {response.status}{detail}")
-        return _ItemRefused(f"{self.where}: the server refused to {verb} {href}: {response.status}{detail}")
+    def _refusal(self, verb: str, href: str, reply: Reply) -> ProviderError:
+        detail = f" ({reply.condition})" if reply.condition else ""
+        if reply.status >= 500:
+            return ProviderError(f"{self.where}: the server failed to {verb} {href}: {reply.status}{detail}")
+        return _ItemRefused(f"{self.where}: the server refused to {verb} {href}: {reply.status}{detail}")
 
     def _check_ours(self, href: str) -> None:
         calendar = self._calendar()
-        name = dav.child_name(urlsplit(calendar).path, href)
+        name = _child_name(urlsplit(calendar).path, href)
         if name is None or not is_our_name(name):
             raise ProviderError(f"{self.where}: refusing to write {href}: not a calsync item of {calendar}")
 
@@ -546,9 +462,9 @@ class CalDAVProvider(Provider):
         return self._calendar_url or str(self.state.get("calendar_url") or self.start_url)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
 
 def _normalize_url(target_name: str, raw: Any) -> str:
@@ -567,32 +483,27 @@ def _normalize_url(target_name: str, raw: Any) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
-def _as_collection(url: str) -> str:
-    return url if url.endswith("/") else url + "/"
+def _strip(value: str | None) -> str | None:
+    return value.strip() or None if value else None
 
 
-def _entry_for(status: dav.Multistatus, url: str) -> dav.Entry | None:
+def _same_path(a: str, b: str) -> bool:
+    return unquote(a).rstrip("/") == unquote(b).rstrip("/")
+
+
+def _child_name(parent: str, path: str) -> str | None:
+    """The member name when ``path`` is a direct child of the collection ``parent``, else None."""
+    parent_u, path_u = unquote(parent).rstrip("/"), unquote(urlsplit(path).path)
+    if path_u.endswith("/"):
+        return None
+    head, name = posixpath.split(path_u)
+    return name if head == parent_u and name else None
+
+
+def _result_for(results: list[Any], url: str) -> Any:
+    """The ``<response>`` about ``url`` (or the only one: RFC 4918 9.1 lets the href differ)."""
     path = urlsplit(url).path
-    for entry in status.entries:
-        if dav.same_path(entry.path, path):
-            return entry
-    return status.entries[0] if len(status.entries) == 1 else None
-
-
-def _id_of(path: str) -> str:
-    return unquote(path.rstrip("/").rsplit("/", 1)[-1])
-
-
-def _label(entry: dav.Entry) -> str:
-    display = entry.text(dav.DAV, "displayname")
-    ident = _id_of(entry.path)
-    return f"{display!r} ({ident})" if display and display != ident else repr(ident)
-
-
-def _matches(wanted: str, url: str, entry: dav.Entry) -> bool:
-    display = entry.text(dav.DAV, "displayname") or ""
-    return wanted in (_id_of(urlsplit(url).path), display) or wanted.casefold() == display.casefold()
-
-
-def _uid_conflict(response: dav.Response) -> bool:
-    return response.status in (403, 409) and dav.error_condition(response.content) == "no-uid-conflict"
+    for result in results:
+        if _same_path(result.href, path):
+            return result
+    return results[0] if len(results) == 1 else None
