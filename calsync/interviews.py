@@ -6,7 +6,7 @@ Every semantic error names the file, the line, the interview's id and the field.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -235,13 +235,19 @@ def _aware(reader: _Reader, key: str, value: datetime, zone) -> datetime:
     return value.astimezone(zone)
 
 
-def _interviewers(reader: _Reader, zone) -> tuple[Interviewer, ...]:
-    raw = reader.get("interviewers", list, "[[interviews.interviewers]] tables") or []
-    people = []
+def _sub_tables(reader: _Reader, key: str, noun: str, allowed: set[str]) -> Iterator[_Reader]:
+    """A reader for each ``[[interviews.KEY]]`` table of this interview, its keys checked."""
+    raw = reader.get(key, list, f"[[interviews.{key}]] tables") or []
     for number, entry in enumerate(raw):
-        where = ("interviews.interviewers", reader.where[1], number)
-        sub = _Reader(entry, reader.path, reader.lines, where, f"{reader.label}, interviewer #{number + 1}")
-        sub.check_keys(_INTERVIEWER_KEYS)
+        where = (f"interviews.{key}", reader.where[1], number)
+        sub = _Reader(entry, reader.path, reader.lines, where, f"{reader.label}, {noun} #{number + 1}")
+        sub.check_keys(allowed)
+        yield sub
+
+
+def _interviewers(reader: _Reader, zone) -> tuple[Interviewer, ...]:
+    people = []
+    for sub in _sub_tables(reader, "interviewers", "interviewer", _INTERVIEWER_KEYS):
         name = sub.text("name", required=True)
         sub.label = f"{reader.label}, interviewer {name!r}"
         email = sub.text("email")
@@ -269,12 +275,8 @@ _PHONE = re.compile(r"\+?[0-9 ().\-/]{3,}(?:\s*(?:x|ext\.?)\s*[0-9]+)?")
 
 
 def _events(reader: _Reader) -> tuple[HistoryEvent, ...]:
-    raw = reader.get("events", list, "[[interviews.events]] tables") or []
     events = []
-    for number, entry in enumerate(raw):
-        where = ("interviews.events", reader.where[1], number)
-        sub = _Reader(entry, reader.path, reader.lines, where, f"{reader.label}, event #{number + 1}")
-        sub.check_keys(_EVENT_KEYS)
+    for sub in _sub_tables(reader, "events", "event", _EVENT_KEYS):
         when = sub.day("date", required=True)
         kind_name = sub.text("kind", required=True)
         try:
