@@ -4,7 +4,9 @@ A default plugin: its ``calsync_parse_timeline`` runs last, so any other plugin 
 :func:`parse_timeline` is the pure function behind it. It works in two steps, both driven by tables below:
 ``_NORMALIZE`` rewrites the text into a canonical form (lower case, plain ASCII, numbers as digits, ranges
 reduced to their upper bound, hedges removed), then every row of ``_RULES`` is searched in turn; each match gives
-one candidate date and is blanked out so a shorter rule further down cannot match inside it again.
+one candidate date and is blanked out so a shorter rule further down cannot match inside it again. One row is
+built per calendar instead of written in the table: "after <holiday>", from the names in the calendar's holiday
+table (see ``_holiday_rule``); it is searched first.
 
 Conventions (each has a test in tests/test_timeline.py):
 
@@ -24,16 +26,32 @@ Conventions (each has a test in tests/test_timeline.py):
   after the interview date; "next" does not skip a week. "Tuesday next week" is next week's Tuesday.
 * Weeks start on Monday. In a week: start = Monday, early = Tuesday, mid = Wednesday, late/later/end = Friday;
   a bare "next week"/"this week" = its Friday. In a month: start = 1st, early = 10th, mid = 15th,
-  late/end = last day; a bare "next month" = its last day. In a year: start = Jan 1, late/end/bare = Dec 31
-  (early/mid year are not understood).
-* "this" week/month/year ("end of the week", "later this week", "by the end of the month"): a point that is not
-  strictly after the interview date rolls over to the next period. So on a Friday "by the end of the week" is
-  the next Friday, as "by Friday" is: nobody decides the same afternoon.
+  late/end = last day; a bare "next month" = its last day. In a quarter (calendar quarters: Q1 = January to
+  March): start = the 1st of its first month, early = the 10th of its first month, mid = the 15th of its middle
+  month, late/end/bare = its last day. In a year: start = Jan 1, late/end/bare = Dec 31 (early/mid year are not
+  understood). Fiscal quarters and "last quarter" (the previous one? the fourth?) are not understood.
+* "this" week/month/quarter/year ("end of the week", "later this week", "by the end of the month", "end of the
+  quarter"): a point that is not strictly after the interview date rolls over to the next period. So on a Friday
+  "by the end of the week" is the next Friday, as "by Friday" is: nobody decides the same afternoon.
+* "The first/second/third/fourth/last week of December" = that week's Friday. A week belongs to the month that
+  holds its Thursday, i.e. most of its days (ISO 8601's rule for the weeks of a year): the first week contains
+  the 1st when the 1st is a Monday to Thursday, else it is the week after (so the first week of January 2027,
+  whose 1st is a Friday, ends on Jan 8, not on New Year's Day); the last week contains the last Thursday, so its
+  Friday is the next month's 1st when the month ends on a Thursday. "Q4", "end of Q1", "early Q2 2027", "the
+  third quarter" = the point of that quarter, the next such one on or after the interview date (as months).
+* "After X" is the first business day after X: "after Thanksgiving", "after Boxing Day", any holiday of the
+  calendar's country, by its name in the holiday table without a trailing "Day"/"Holiday"/"Bank Holiday" (kept
+  when what is left is a month or weekday name: "May Day"), its next occurrence on or after the interview date
+  within 13 months. "After/in the new year", "after New Year's" = the first business day after the next Jan 1
+  (in every country); "after the holidays" (the holiday season, the Christmas holidays) = the same, but only
+  said in November or December (otherwise it may be the summer holidays). "Early/mid/late in the new year" is
+  not understood, as "early next year" is not; "the first week of the new year" is the first week of January.
 * Absolute dates: "December 4", "Dec 4th", "4 December", "the 4th of December", "2026-12-04", "12/4" (month
   first where the calendar's country writes it so -- the US and a few others, or no country -- day first
   elsewhere; a number over 12 settles it), "4.12." (day first), "by the 4th" (the next 4th of a month). A date
   without a year before the interview date means next year; one with an explicit year in the past is not
   understood. "early/mid/late/end of December" = the 10th/15th/last/last day, "in December" = its last day.
+  "The first week of December", "Q4" and the like: see above.
 * "today"/"tonight"/"end of day"/"EOD" = the interview date, "tomorrow" = +1, "the day after tomorrow" = +2.
 * Several phrases: the LATEST date wins ("by Friday, two weeks at the most"; "by Friday, at the latest in two
   weeks"): D is when to expect an answer, and following up before the last date they gave is premature.
@@ -47,7 +65,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from calsync.hookspecs import hookimpl
@@ -81,6 +99,12 @@ _WEEK_POINT = {None: 4, "start": 0, "beginning": 0, "early": 1, "mid": 2, "middl
                "end": 4}  # fmt: skip
 _MONTH_POINT = {None: -1, "start": 1, "beginning": 1, "early": 10, "mid": 15, "middle": 15, "late": -1,
                 "later": -1, "end": -1}  # fmt: skip
+# (months after the quarter's first, day of that month; -1 = the last) a qualifier names in a quarter.
+_QUARTER_POINT = {None: (2, -1), "start": (0, 1), "beginning": (0, 1), "early": (0, 10), "mid": (1, 15),
+                  "middle": (1, 15), "late": (2, -1), "later": (2, -1), "end": (2, -1)}  # fmt: skip
+# Which week of a month ("the first week of December"), which quarter ("the third quarter"); -1 = the last.
+_NTH = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1, "final": -1}
+_NTH_DIGITS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth"}
 _YEAR_POINT = {None: (12, 31), "start": (1, 1), "beginning": (1, 1), "late": (12, 31), "later": (12, 31),
                "end": (12, 31)}  # fmt: skip
 
@@ -121,11 +145,18 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"\beow\b", "end of the week"),
     (r"\beom\b", "end of the month"),
     (r"\beoy\b", "end of the year"),
+    (r"\beoq\b", "end of the quarter"),
     (r"\b(?:eod|cob|tonight|(?:close|end) of (?:the )?(?:business )?day|end of business)\b", "today"),
     (r"\bmid(week|month)(?= (?:the )?(?:this|next|following|coming) \1\b)", "mid"),  # "midweek next week"
     (r"\bmid(week|month)\b", r"mid \1"),
     (r"\b(?:week|work) ?day(s?)\b", r"business day\1"),
-    (r"\b(month|year)[ -]?end\b", r"end of the \1"),
+    (r"\b(month|quarter|year)[ -]?end\b", r"end of the \1"),
+    (r"\bnew years\b", "new year"),  # "New Year's" (the apostrophe is gone)
+    (r"\b(?:holiday|festive) season\b|\bchristmas holidays\b", "holidays"),
+    (r"\bweek (of|in) the new year\b", r"week \1 january"),
+    # "the 1st week", "the 4th quarter" (before ordinals lose their suffix); "the third quarter" -> "q3".
+    (r"\b(1st|2nd|3rd|4th)(?= (?:week|quarter)\b)", lambda m: _NTH_DIGITS[m[1]]),
+    (r"\b(?:the )?(first|second|third|fourth) quarter\b", lambda m: f"q{_NTH[m[1]]}"),
     (r"(?<!\d )\b(?:business|working|work)[ -]week\b", "week"),  # "end of the business week"
     # Ordinals: 4th -> 4.
     (r"\b(\d+)(?:st|nd|rd|th)\b", r"\1"),
@@ -210,6 +241,15 @@ def _month_point(year: int, month: int, point: int) -> date:
     return date(year, month, _month_length(year, month) if point == -1 else point)
 
 
+def _this_or_next(ctx: _Context, year: str | None, at: Callable[[int], date]) -> date | None:
+    """``at(year)`` for an explicit year (None if past), else the next of this year's and next year's."""
+    if year is not None:
+        found = at(int(year))
+        return found if found >= ctx.said_on else None
+    found = at(ctx.said_on.year)
+    return found if found >= ctx.said_on else at(ctx.said_on.year + 1)
+
+
 def _absolute(ctx: _Context, year: str | None, month: int, day: int) -> date | None:
     """A calendar date; without a year, the next one on or after the interview date."""
     if year is not None:
@@ -260,15 +300,48 @@ def _month_period(m: re.Match[str], ctx: _Context) -> date | None:
     """ "early/mid/late/end of December", "in December": a point in the next such month (or this one)."""
     month = _MONTHS[m["month"]]
     point = _MONTH_POINT[m["q"]]
-    if m["y"] is not None:
-        found = _month_point(int(m["y"]), month, point)
-        return found if found >= ctx.said_on else None
-    found = _month_point(ctx.said_on.year, month, point)
-    return found if found >= ctx.said_on else _month_point(ctx.said_on.year + 1, month, point)
+    return _this_or_next(ctx, m["y"], lambda year: _month_point(year, month, point))
+
+
+def _week_of_month(m: re.Match[str], ctx: _Context) -> date | None:
+    """ "the first/second/third/fourth/last week of December": the Friday after its Thursday (see above)."""
+    month, nth = _MONTHS[m["month"]], _NTH[m["nth"]]
+
+    def friday(year: int) -> date:
+        if nth > 0:
+            first = date(year, month, 1)
+            thursday = first + timedelta(days=(3 - first.weekday()) % 7 + 7 * (nth - 1))
+        else:
+            last = _month_point(year, month, -1)
+            thursday = last - timedelta(days=(last.weekday() - 3) % 7)
+        return thursday + timedelta(days=1)
+
+    return _this_or_next(ctx, m["y"], friday)
+
+
+def _period_point(first: date, months: int, day: int) -> date:
+    """Day ``day`` (-1 = the last) of the month ``months`` after the one ``first`` is in."""
+    month = _add_months(first.replace(day=1), months)
+    return _month_point(month.year, month.month, day)
+
+
+def _quarter(m: re.Match[str], ctx: _Context) -> date | None:
+    """ "Q4", "end of Q1", "early Q2 2027", "the third quarter" (normalized to "q3")."""
+    months, day = _QUARTER_POINT[m["q"]]
+    first_month = 3 * int(m["n"]) - 2
+    return _this_or_next(ctx, m["y"], lambda year: _period_point(date(year, first_month, 1), months, day))
+
+
+def _new_year(m: re.Match[str], ctx: _Context) -> date | None:
+    """ "after/in the new year", "after the holidays": the first business day after the next Jan 1."""
+    said = ctx.said_on
+    if m["q"] not in (None, "start", "beginning") or (m["holidays"] and said.month < 11):
+        return None
+    return ctx.calendar.after(date(said.year if (said.month, said.day) == (1, 1) else said.year + 1, 1, 1))
 
 
 def _relative_period(m: re.Match[str], ctx: _Context) -> date | None:
-    """ "end of next week", "early next month", "the end of the week", "later this week", "end of the year"."""
+    """ "end of next week", "early next month", "end of the quarter", "later this week", "end of the year"."""
     q = m["q"]
     ahead = 1 if m["next"] else 0
     said = ctx.said_on
@@ -276,14 +349,11 @@ def _relative_period(m: re.Match[str], ctx: _Context) -> date | None:
         monday = said - timedelta(days=said.weekday())
         found = monday + timedelta(days=7 * ahead + _WEEK_POINT[q])
         return found + timedelta(days=7) if found <= said else found
-    if m["period"] == "month":
-        point = _MONTH_POINT[q]
-        first = _add_months(said.replace(day=1), ahead)
-        found = _month_point(first.year, first.month, point)
-        if found <= said:
-            first = _add_months(first, 1)
-            found = _month_point(first.year, first.month, point)
-        return found
+    if m["period"] in ("month", "quarter"):
+        size, (months, day) = (3, _QUARTER_POINT[q]) if m["period"] == "quarter" else (1, (0, _MONTH_POINT[q]))
+        first = _add_months(said.replace(day=1), size * ahead - (said.month - 1) % size)
+        found = _period_point(first, months, day)
+        return found if found > said else _period_point(first, size + months, day)
     if q not in _YEAR_POINT:
         return None
     month, day = _YEAR_POINT[q]
@@ -341,7 +411,13 @@ _RULES: list[tuple[str, Rule]] = [
     (r"(?<![\d./-])(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?![\d./-])", _iso_date),
     (r"(?<![\d./-])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?(?![\d/])", _slash_date),
     (r"(?<![\d./-])(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?P<y>\d{4}|\d{2})?(?![\d.])", _dot_date),
+    (rf"\b(?:the )?(?P<nth>{_alternation(_NTH)}) week (?:of|in) (?P<month>{_MONTH}){_YEAR}\b", _week_of_month),
     (rf"\b(?:(?P<q>{_QUALIFIER}) (?:of )?(?:the )?|(?:in|during) )(?P<month>{_MONTH}){_YEAR}\b", _month_period),
+    (
+        rf"\b(?:(?P<q>{_QUALIFIER}) (?:of |in )?(?:the )?|(?:in|during) (?:the )?)?q(?P<n>[1-4])"
+        r"(?:(?: of)? (?P<y>\d{4}))?\b",
+        _quarter,
+    ),
     (rf"\b(?P<month>{_MONTH}) (?:the )?(?P<d>\d{{1,2}})\b(?!\.\d){_YEAR}(?! ?(?:{_BIZ} )?{_UNIT}\b)", _month_day),
     (rf"\b(?:the )?(?<![\d.])(?P<d>\d{{1,2}}) (?:of )?(?P<month>{_MONTH})\b{_YEAR}", _month_day),
     (rf"\b(?:by|on|until|till|before) the (?P<d>\d{{1,2}})\b(?![.\d]| (?:{_BIZ} )?{_UNIT}\b)", _day_of_month),
@@ -353,8 +429,13 @@ _RULES: list[tuple[str, Rule]] = [
     ),
     (
         rf"\b(?=(?:{_QUALIFIER}|the|this|next|following|coming|current) )(?:(?P<q>{_QUALIFIER}) (?:of |in )?)?"
-        r"(?:the |this |current |(?:the )?(?P<next>next|following|coming) )?(?P<period>week|month|year)\b",
+        r"(?:the |this |current |(?:the )?(?P<next>next|following|coming) )?(?P<period>week|month|quarter|year)\b",
         _relative_period,
+    ),
+    (
+        rf"\b(?:(?P<q>{_QUALIFIER}) )?(?:(?:after|following|post|in|into|of) (?:the )?new year"
+        r"|(?:after|following|post) (?:the )?(?P<holidays>holidays))\b",
+        _new_year,
     ),
     (rf"\b(?P<wd>{_WEEKDAY})\b", _weekday),
     # Amounts of time.
@@ -363,6 +444,44 @@ _RULES: list[tuple[str, Rule]] = [
     (r"\btomorrow\b", _offset(1)),
     (r"\btoday\b", _offset(0)),
 ]
+
+
+_AFTER = re.compile(r"\b(?:after|following|post) ", re.ASCII)
+_HOLIDAY_TAIL = re.compile(r" (?:(?:bank )?holiday|day)$", re.ASCII)
+
+
+@lru_cache(maxsize=64)
+def _holiday_rule(calendar: BusinessCalendar, said_on: date) -> tuple[re.Pattern[str], Rule] | None:
+    """The row for "after <holiday>": the first business day after the holiday's next occurrence.
+
+    Built from the names ``calendar.holiday_name`` gives in the 13 months from ``said_on`` (13: Easter moves), in
+    normal form, "(observed)" dropped, each also without a trailing "day"/"holiday"/"bank holiday" unless what
+    is left is a month or weekday name. The name is part of the match, so no other rule reads "Good Friday" as
+    a Friday.
+    """
+    name_of = getattr(calendar, "holiday_name", None)
+    if name_of is None:
+        return None
+    first: dict[str, date] = {}
+    day = said_on
+    try:
+        end = _add_months(said_on, 13)
+    except (ValueError, OverflowError):
+        end = date.max
+    while day <= end:
+        for name in (name_of(day) or "").split(";"):  # the holidays package joins two on one day with "; "
+            full = " ".join(normalize(name).replace(" observed ", " ").split())
+            short = _HOLIDAY_TAIL.sub("", full)
+            for key in {full, short if short not in _MONTHS and short not in _WEEKDAYS else full} - {""}:
+                first.setdefault(key, day)
+        if day == date.max:
+            break
+        day += timedelta(days=1)
+    if not first:
+        return None
+    names = "|".join(re.escape(key) for key in sorted(first, key=len, reverse=True))
+    pattern = rf"\b(?:after|following|post) (?:the )?(?P<name>{names})(?: (?:bank )?holiday| day)?\b"
+    return re.compile(pattern, re.ASCII), lambda m, ctx: ctx.calendar.after(first[m["name"]])
 
 
 def parse_timeline(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalendar) -> date | None:
@@ -379,7 +498,10 @@ def parse_timeline(text: str, said_on: date, ended_at: datetime, calendar: Busin
         latest = date.max
     remaining = normalize(text)
     found: list[date] = []
-    for pattern, rule in _compiled("rules"):
+    rules = _compiled("rules")
+    if _AFTER.search(remaining) and (holiday_rule := _holiday_rule(calendar, said_on)) is not None:
+        rules = [holiday_rule, *rules]
+    for pattern, rule in rules:
         for m in pattern.finditer(remaining):
             try:
                 day = rule(m, ctx)

@@ -171,6 +171,69 @@ EXTENSION_ROWS = [
     ("by the end of January 2027", "2027-01-31"),
     ("in December", "2026-12-31"),
     ("in early March", "2027-03-10"),
+    # Weeks of a month: that week's Friday; a week belongs to the month holding its Thursday (ISO 8601).
+    ("first week of December", "2026-12-04"),  # Dec 1 is a Tuesday: the week of Nov 30
+    ("the first week of December", "2026-12-04"),
+    ("by the 1st week of December", "2026-12-04"),
+    ("second week of December", "2026-12-11"),
+    ("in the third week of December", "2026-12-18"),
+    ("fourth week of December", "2026-12-25"),
+    ("last week of December", "2027-01-01"),  # Dec 31 is a Thursday: the week of Dec 28
+    ("the last week of November", "2026-11-27"),  # Nov 30 is a Monday: the week before
+    ("first week of January", "2027-01-08"),  # Jan 1 2027 is a Friday: the week after
+    ("the first week of the new year", "2027-01-08"),
+    ("first week of November", "2027-11-05"),  # passed: next year's
+    ("first week of March 2027", "2027-03-05"),
+    ("first week of October 2026", None),  # an explicit year in the past
+    ("first week", None),
+    # Quarters (calendar): start 1st, early 10th of the first month, mid 15th of the middle one, end/bare last day.
+    ("end of Q4", "2026-12-31"),
+    ("by the end of Q4", "2026-12-31"),
+    ("Q4", "2026-12-31"),
+    ("Q1", "2027-03-31"),
+    ("in Q1", "2027-03-31"),
+    ("early Q1", "2027-01-10"),
+    ("mid-Q1", "2027-02-15"),
+    ("start of Q2", "2027-04-01"),
+    ("Q1 2027", "2027-03-31"),
+    ("Q3 2026", None),
+    ("in the first quarter", "2027-03-31"),
+    ("the 4th quarter", "2026-12-31"),
+    ("end of the quarter", "2026-12-31"),
+    ("by the end of this quarter", "2026-12-31"),
+    ("quarter-end", "2026-12-31"),
+    ("EOQ", "2026-12-31"),
+    ("this quarter", "2026-12-31"),
+    ("early this quarter", "2027-01-10"),  # Oct 10 has passed: rolls over
+    ("next quarter", "2027-03-31"),
+    ("within the next quarter", "2027-03-31"),
+    ("the following quarter", "2027-03-31"),
+    ("start of next quarter", "2027-01-01"),
+    ("early next quarter", "2027-01-10"),
+    ("mid next quarter", "2027-02-15"),
+    ("end of next quarter", "2027-03-31"),
+    ("last quarter", None),
+    # "After X" = the first business day after X: holidays by the name the US table gives them.
+    ("after Thanksgiving", "2026-11-27"),  # Thu Nov 26; the Friday after is no federal holiday
+    ("after Thanksgiving Day", "2026-11-27"),
+    ("post-Thanksgiving", "2026-11-27"),
+    ("after Christmas", "2026-12-28"),  # Fri Dec 25
+    ("after Labor Day", "2027-09-07"),
+    ("after Independence Day", "2027-07-06"),  # Sun Jul 4, observed Mon Jul 5
+    ("after Christmas, within two weeks", "2026-12-28"),
+    ("after the new year", "2027-01-04"),  # Fri Jan 1
+    ("after New Year's", "2027-01-04"),
+    ("after New Year's Day", "2027-01-04"),
+    ("in the new year", "2027-01-04"),
+    ("at the start of the new year", "2027-01-04"),
+    ("after the holidays", "2027-01-04"),
+    ("after the holiday season", "2027-01-04"),
+    ("after the Christmas holidays", "2027-01-04"),
+    ("early in the new year", None),  # as "early next year"
+    ("after Easter", None),  # no US public holiday
+    ("after Juneteenth", None),  # its name is "Juneteenth National Independence Day"
+    ("after the meeting", None),
+    ("after the meeting next week", "2026-11-27"),  # an unknown "after X" takes nothing from the rest
     # Several phrases: the latest wins, whatever the order.
     ("by Friday, at the latest within two weeks", "2026-12-04"),
     ("within two weeks, probably by Friday", "2026-12-04"),
@@ -237,6 +300,30 @@ def test_phrase_said_on_the_issue_friday(text, expected):
         ("5 business days", "2026-11-25", None, "2026-12-02"),  # no country: weekdays only
         ("5 business days", "2026-11-25", "US", "2026-12-03"),  # Thanksgiving
         ("a week", "2026-12-24", "GB", "2026-12-31"),  # calendar days ignore holidays
+        # Weeks of a month.
+        ("first week of October", "2026-09-15", "US", "2026-10-02"),  # Oct 1 is a Thursday: its week
+        ("first week of May", "2026-04-10", "GB", "2026-05-08"),  # May 1 is a Friday: the week after
+        ("last week of April", "2027-03-25", "GB", "2027-04-30"),
+        ("first week of December", "2026-12-04", "US", "2026-12-04"),  # on its Friday: that day
+        # Quarters.
+        ("end of the quarter", "2027-03-31", "US", "2027-06-30"),  # on its last day: the next one's
+        ("Q1", "2027-03-31", "GB", "2027-03-31"),  # an absolute quarter may be the interview date
+        ("mid quarter", "2027-02-14", "DE", "2027-02-15"),
+        ("next quarter", "2027-12-31", None, "2028-03-31"),
+        # After a holiday, in other countries.
+        ("after Boxing Day", "2026-12-01", "GB", "2026-12-29"),  # Sat Dec 26, observed Mon Dec 28
+        ("after Christmas", "2026-12-01", "GB", "2026-12-29"),
+        ("after Good Friday", "2027-03-01", "GB", "2027-03-29"),  # Mar 26, read whole, not as "Friday"
+        ("after May Day", "2027-03-01", "GB", "2027-05-04"),
+        ("after May", "2027-03-01", "GB", None),  # a month name is never a holiday's short name
+        ("after Christmas", "2026-12-01", "DE", "2026-12-28"),  # Second Day of Christmas, then the weekend
+        ("after Christmas", "2026-12-01", None, None),  # no holiday table
+        ("after Christmas", "2026-12-25", "US", "2026-12-28"),  # said on the day
+        ("after Christmas", "2026-12-27", "US", "2027-12-27"),  # passed: next year's
+        ("after the holidays", "2026-12-01", "GB", "2027-01-04"),
+        ("after the holidays", "2026-06-20", "US", None),  # summer: which holidays?
+        ("after the new year", "2025-11-20", None, "2026-01-02"),  # no country: Jan 1, then weekdays
+        ("after the new year", "2027-01-01", "US", "2027-01-04"),  # said on Jan 1: this one
     ],
 )
 def test_phrase_said_on_other_days_and_countries(text, said_on, country, expected):
@@ -352,7 +439,9 @@ def test_n_business_days_is_the_calendars_arithmetic(said_on, number, country):
 
 PHRASES = ["in {n} days", "within {n} weeks", "{n} business days", "{n} months", "within {n} hours", "by Friday",
            "end of next week", "early next week", "end of the week", "by the end of the month", "December 4",
-           "by the 4th", "next week", "12/4", "tomorrow", "mid-January", "end of next month"]  # fmt: skip
+           "by the 4th", "next week", "12/4", "tomorrow", "mid-January", "end of next month",
+           "the first week of March", "last week of December", "end of the quarter", "Q1", "early next quarter",
+           "after the new year"]  # fmt: skip
 
 
 @given(said_on=dates, template=st.sampled_from(PHRASES), n=st.integers(0, 60), country=countries)
@@ -387,10 +476,36 @@ def test_filler_around_the_phrase_changes_nothing(said_on, template, n, before, 
     assert parse_timeline(f"{before}{phrase}{after}", said_on, ended(said_on), US) == alone
 
 
+@given(said_on=dates, nth=st.sampled_from(["first", "second", "third", "fourth", "last"]), month=st.integers(1, 12))
+def test_a_week_of_a_month_is_the_friday_after_its_thursday(said_on, nth, month):
+    name = date(2000, month, 1).strftime("%B")
+    result = parse_timeline(f"the {nth} week of {name}", said_on, ended(said_on), US)
+    assert result is not None
+    assert result >= said_on
+    assert result.weekday() == 4
+    thursday = result - timedelta(days=1)
+    assert thursday.month == month
+    if nth == "last":
+        assert (thursday + timedelta(days=7)).month != month
+    else:
+        assert (thursday.day - 1) // 7 == ["first", "second", "third", "fourth"].index(nth)
+
+
+@given(said_on=dates, country=countries)
+def test_end_of_the_quarter_is_the_next_quarter_end(said_on, country):
+    result = parse_timeline("by the end of the quarter", said_on, ended(said_on), calendar_for(country, None))
+    assert result is not None
+    assert said_on < result <= said_on + timedelta(days=92)
+    assert result.month % 3 == 0
+    assert (result + timedelta(days=1)).day == 1
+
+
 VOCABULARY = ["in", "within", "a", "the", "of", "next", "this", "end", "early", "mid", "late", "week", "weeks",
               "day", "days", "business", "month", "months", "hours", "fortnight", "friday", "monday", "december",
               "dec", "4th", "12/4", "4.12.", "2026-12-04", "3-5", "or", "to", "and", "half", "couple", "few",
-              "-", "1.5", "99999999999999999999", "0", "31", "ish", "ago", "tomorrow", "by", "’", "!"]  # fmt: skip
+              "-", "1.5", "99999999999999999999", "0", "31", "ish", "ago", "tomorrow", "by", "’", "!", "q4",
+              "quarter", "first", "last", "after", "thanksgiving", "christmas", "new", "year", "holidays",
+              "good"]  # fmt: skip
 
 
 @given(said_on=dates, text=st.text(max_size=200) | st.lists(st.sampled_from(VOCABULARY), max_size=12).map(" ".join))
