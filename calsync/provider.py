@@ -159,6 +159,10 @@ class Provider:
     name: ClassVar[str] = ""
     #: True when the provider can store VTODO components (``component = "todo"``).
     supports_todo: ClassVar[bool] = True
+    #: True when :meth:`create` recognises an item of calsync's already stored under the same UID (because the
+    #: target reuses ids, as Google Calendar does) and rewrites it instead of raising PreconditionFailed. Such a
+    #: provider may answer the very first :meth:`scan` (nothing known, no token) without listing.
+    create_reconciles: ClassVar[bool] = False
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -173,7 +177,8 @@ class Provider:
     def create(self, item: Item) -> Written:
         """Store a new item.
 
-        :raises PreconditionFailed: something already exists where this item would go.
+        :raises PreconditionFailed: something already exists where this item would go (unless
+            ``create_reconciles``, and it is calsync's item with this UID: then it is rewritten).
         """
         raise NotImplementedError
 

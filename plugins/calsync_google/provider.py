@@ -95,6 +95,7 @@ class GoogleProvider(Provider):
     # Google Calendar stores events only; a VTODO is refused with a ProviderError (see events.to_event) rather than
     # silently turned into an event.
     supports_todo = False
+    create_reconciles = True  # event ids derive from UIDs and outlive deletion: a 409 is reconciled
 
     def __init__(self, target: Target) -> None:
         super().__init__(target)
@@ -453,6 +454,8 @@ class GoogleProvider(Provider):
         def done(event: Any, failure: Failure | None) -> Outcome | _Step:
             if failure is None:
                 return Outcome(action, written=Written(event["id"], event.get("etag")))
+            if failure.status == 412 and not isinstance(action, Create):
+                return self._changed_or_gone_step(action, cal, href)
             if failure.status == 412:
                 return Outcome(action, error=PreconditionFailed(href, f"event {href} was changed in Google Calendar"))
             if failure.status in (404, 410) and not isinstance(action, Create):
@@ -486,11 +489,22 @@ class GoogleProvider(Provider):
             if failure.status in (404, 410):
                 return Outcome(action, error=NotFound(href))
             if failure.status == 412:
-                return Outcome(action, error=PreconditionFailed(href, f"event {href} was changed in Google Calendar"))
+                return self._changed_or_gone_step(action, cal, href)
             return self._failed(action, failure)
 
         build = self._request(lambda ev: ev.delete(calendarId=cal, eventId=href), action.etag)
         return _Step(action, build, done)
+
+    def _changed_or_gone_step(self, action: Action, cal: str, href: str) -> _Step:
+        """After a 412: a deleted event (Google keeps it, cancelled, under a new ETag) is NotFound, as on every
+        other target; anything else was changed by the user."""
+
+        def done(event: Any, failure: Failure | None) -> Outcome:
+            if (failure is not None and failure.status in (404, 410)) or (event or {}).get("status") == "cancelled":
+                return Outcome(action, error=NotFound(href))
+            return Outcome(action, error=PreconditionFailed(href, f"event {href} was changed in Google Calendar"))
+
+        return _Step(action, self._request(lambda ev: ev.get(calendarId=cal, eventId=href)), done)
 
     def _failed(self, action: Action, failure: Failure) -> Outcome:
         hint = ""
