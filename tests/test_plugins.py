@@ -212,3 +212,37 @@ def test_a_plugin_that_does_not_understand_leaves_it_to_the_built_in(register):
 def test_decision_by_still_wins_over_a_plugin(register):
     register(Ninety(), "ninety")
     assert check_in_of(plan([interview(decision_by=date(2026, 12, 1))], Policy())).deadline == date(2026, 12, 1)
+
+
+def test_every_hook_is_exercised_by_some_test():
+    """A hook nobody calls in a test is a hook whose contract can break unnoticed (datasette's meta-test)."""
+    names = [name for name in dir(hookspecs) if name.startswith("calsync_")]
+    here = Path(__file__).parent
+    text = "\n".join(p.read_text() for p in here.glob("*.py") if p.name != "test_plugins.py")
+    text += (here / "test_plugins.py").read_text().split("def test_every_hook_is_exercised_by_some_test")[0]
+    missing = [name for name in names if f"def {name}(" not in text]
+    assert names and not missing, f"hooks no test implements: {missing}"
+
+
+def test_a_provider_registered_by_a_plugin_is_synced_to(register, tmp_path):
+    from memory_provider import MemoryPlugin, MemoryProvider
+
+    register(MemoryPlugin(), "memory-plugin")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\n[targets.mem]\nprovider = "memory"\nstore = "plugin-test"\n'
+    )
+    try:
+        result = CliRunner().invoke(cli, ["--config", str(config), "sync", "--json", "--file", str(EXAMPLE)])
+        assert result.exit_code == 0, result.output
+        stored = MemoryProvider.stores["plugin-test"]
+        planned = json.loads(
+            CliRunner().invoke(cli, ["--config", str(config), "plan", "--json", "-f", str(EXAMPLE)]).stdout
+        )
+        assert {uid for uid, _ in stored.values()} == {row["uid"] for row in planned if row["status"] == "planned"}
+        again = json.loads(
+            CliRunner().invoke(cli, ["--config", str(config), "sync", "--json", "-f", str(EXAMPLE)]).stdout
+        )
+        assert again[0]["created"] == again[0]["updated"] == 0
+    finally:
+        MemoryProvider.stores.pop("plugin-test", None)

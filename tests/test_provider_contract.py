@@ -127,3 +127,30 @@ class TestGoogle(ProviderContract):
             )  # fmt: skip
 
         return put
+
+
+class TestMemory(ProviderContract):
+    """The few-lines provider of tests/memory_provider.py, held to the same contract."""
+
+    @pytest.fixture
+    def provider(self, request):
+        from memory_provider import MemoryProvider
+
+        store = request.node.nodeid
+        yield MemoryProvider(Target("t", "memory", {"store": store}))
+        MemoryProvider.stores.pop(store, None)
+
+    @pytest.fixture
+    def edit_on_target(self):
+        def edit(provider, href):
+            uid, data = provider.items[href]
+            provider.items[href] = (uid, data.replace(b"SUMMARY:", b"SUMMARY:edited ", 1))
+
+        return edit
+
+    @pytest.fixture
+    def put_foreign(self):
+        def put(provider, n):
+            provider.items[f"mine-{n}"] = (f"mine-{n}@example.org", FOREIGN.format(n=n).encode())
+
+        return put
