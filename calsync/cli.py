@@ -200,23 +200,34 @@ def sync_command(
     result = app.plan(file)
     for warning in result.warnings:
         click.echo(f"calsync: warning: {warning}", err=True)
-    reports = []
+    reports, failed = [], 0
+    templates, decorate = _templates(app), _decorate()
     for target in chosen:
-        report = sync_target(
-            target,
-            result.followups,
-            policy=config.policy,
-            dry_run=dry_run,
-            force=force,
-            templates=_templates(app),
-            decorate=_decorate(),
-            state_dir=config.state_dir,
-        )
+        try:
+            report = sync_target(
+                target,
+                result.followups,
+                policy=config.policy,
+                dry_run=dry_run,
+                force=force,
+                templates=templates,
+                decorate=decorate,
+                state_dir=config.state_dir,
+            )
+        except UserError as exc:
+            if len(chosen) == 1:
+                raise
+            # One unreachable calendar must not keep the others out of date: report it, go on, exit 2 at the end.
+            click.echo(f"calsync: error: target {target.name!r}: {exc}", err=True)
+            failed += 1
+            continue
         reports.append(report)
         if not as_json:
             click.echo(sync_summary(report))
     if as_json:
         click.echo(json.dumps([report.as_dict() for report in reports], indent=2, ensure_ascii=False))
+    if failed:
+        raise click.exceptions.Exit(2)
 
 
 @cli.command("plugins")

@@ -327,3 +327,17 @@ def test_bad_target_options_are_one_line_errors(tmp_path):
     ws.config.write_text(ws.config.read_text().replace('provider = "vdir"', 'provider = "nope"'))
     result = run_cli("--config", str(ws.config), "sync")
     assert result.returncode == 2 and "unknown provider 'nope'" in result.stderr
+
+
+def test_a_failing_target_does_not_stop_the_others(tmp_path):
+    good, bad = tmp_path / "good", tmp_path / "bad.ics"
+    bad.write_text("not a calendar of calsync's")
+    ws = Workspace(
+        tmp_path,
+        f'[targets.bad]\nprovider = "ics"\npath = "{bad}"\n\n[targets.good]\nprovider = "vdir"\npath = "{good}"\n',
+    )
+    result = run_cli("--config", str(ws.config), "sync")
+    assert result.returncode == 2
+    assert result.stderr.count("calsync: error: target 'bad'") == 1 and "Traceback" not in result.stderr
+    assert "good (" in result.stdout and len(list(good.glob("*.ics"))) == len(ws.plan())
+    assert bad.read_text() == "not a calendar of calsync's"
