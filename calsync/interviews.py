@@ -172,6 +172,11 @@ def _interview(reader: _Reader, index: int, default_tz: str, default_country, de
         raise reader.error("requested", "expected a list of strings")
     interviewers = _interviewers(reader, zone)
     country, subdivision = _holiday_calendar(reader, default_country, default_subdivision)
+    day = start.astimezone(zone).date()
+    decision_by = reader.day("decision_by")
+    if decision_by is not None and decision_by < day:
+        # Most likely a typo (last year's date): a check-in before the interview would be nonsense.
+        raise reader.error("decision_by", f"{decision_by} is before the interview ({day})")
     return Interview(
         id=ident,
         company=company,
@@ -181,13 +186,13 @@ def _interview(reader: _Reader, index: int, default_tz: str, default_country, de
         timezone=zone,
         interviewers=interviewers,
         timeline=reader.text("timeline"),
-        decision_by=reader.day("decision_by"),
+        decision_by=decision_by,
         follow_up=medium,
         approved=reader.get("approved", bool, "true or false"),
         requested=tuple(item.strip() for item in requested if item.strip()),
         country=country,
         subdivision=subdivision,
-        events=_events(reader),
+        events=_events(reader, day),
         source=Source(reader.path, reader.lines.line(reader.where)),
     )
 
@@ -274,10 +279,12 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _PHONE = re.compile(r"\+?[0-9 ().\-/]{3,}(?:\s*(?:x|ext\.?)\s*[0-9]+)?")
 
 
-def _events(reader: _Reader) -> tuple[HistoryEvent, ...]:
+def _events(reader: _Reader, interview_day: date) -> tuple[HistoryEvent, ...]:
     events = []
     for sub in _sub_tables(reader, "events", "event", _EVENT_KEYS):
         when = sub.day("date", required=True)
+        if when < interview_day:
+            raise sub.error("date", f"{when} is before the interview ({interview_day})")
         kind_name = sub.text("kind", required=True)
         try:
             kind = EventKind(kind_name.lower())
@@ -289,6 +296,8 @@ def _events(reader: _Reader) -> tuple[HistoryEvent, ...]:
             raise sub.error("decision_by", "an 'extended' event needs the new decision_by date")
         if decision_by is not None and kind not in (EventKind.EXTENDED, EventKind.REPLIED):
             raise sub.error("decision_by", f"only 'extended' and 'replied' events take decision_by, not {kind.value!r}")
+        if decision_by is not None and decision_by < when:
+            raise sub.error("decision_by", f"{decision_by} is before the event itself ({when})")
         events.append(HistoryEvent(when, kind, decision_by, sub.text("note") or sub.text("notes")))
     # Oldest first, as documented; a stable sort keeps same-day events in the order written.
     return tuple(sorted(events, key=lambda event: event.date))

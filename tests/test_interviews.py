@@ -256,3 +256,28 @@ def test_wrong_values_name_the_field(tmp_path, extra, field):
 def test_missing_required_fields(tmp_path):
     assert "company" in error(tmp_path, '[[interviews]]\nid = "x"\nstart = 2026-11-20T14:00:00\n')
     assert "start" in error(tmp_path, '[[interviews]]\nid = "x"\ncompany = "A"\n')
+
+
+def test_decision_by_before_the_interview_is_a_mistake(tmp_path):
+    message = error(tmp_path, MINIMAL + 'id = "acme"\ndecision_by = 2025-11-27\n')
+    assert ":6: " in message and "'acme'" in message and "decision_by" in message and "2025-11-27" in message
+
+
+def test_an_event_before_the_interview_is_a_mistake(tmp_path):
+    text = MINIMAL + 'id = "acme"\n[[interviews.events]]\ndate = 2026-11-19\nkind = "replied"\n'
+    message = error(tmp_path, text)
+    assert ":7: " in message and "'acme'" in message and "date" in message and "before the interview" in message
+
+
+def test_an_extension_to_a_date_before_the_news_is_a_mistake(tmp_path):
+    text = (
+        MINIMAL + 'id = "acme"\n[[interviews.events]]\ndate = 2026-12-01\nkind = "extended"\ndecision_by = 2026-11-30\n'
+    )
+    message = error(tmp_path, text)
+    assert ":9: " in message and "decision_by" in message and "before the event" in message
+
+
+def test_events_on_the_interview_day_and_same_day_decisions_are_fine(tmp_path):
+    text = MINIMAL + '[[interviews.events]]\ndate = 2026-11-20\nkind = "extended"\ndecision_by = 2026-11-20\n'
+    (interview,) = load(tmp_path, text)
+    assert interview.events[0].decision_by == date(2026, 11, 20)
