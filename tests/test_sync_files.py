@@ -341,3 +341,11 @@ def test_a_failing_target_does_not_stop_the_others(tmp_path):
     assert result.stderr.count("calsync: error: target 'bad'") == 1 and "Traceback" not in result.stderr
     assert "good (" in result.stdout and len(list(good.glob("*.ics"))) == len(ws.plan())
     assert bad.read_text() == "not a calendar of calsync's"
+
+
+def test_the_state_database_is_private(tmp_path):
+    where = tmp_path / "cal"
+    ws = Workspace(tmp_path, f'[targets.main]\nprovider = "vdir"\npath = "{where}"\n')
+    ws.sync_json()
+    (database,) = ws.state.glob("*.sqlite")
+    assert database.stat().st_mode & 0o777 == 0o600

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,6 +84,8 @@ class StateDB:
                     self._db.executescript(_SCHEMA)
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
+            # It holds names and addresses (the pushed items): readable by the user alone.
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("pragma journal_mode=wal")
             self._db.execute("pragma synchronous=normal")
