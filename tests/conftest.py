@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -10,6 +11,12 @@ from hypothesis import HealthCheck, settings
 from calsync.plugins import load_plugins, pm
 
 pytest_plugins = ["caldav_servers", "google_emulator_fixtures"]
+
+# Never read or write the real user's config, data or state: every platformdirs path points into a scratch dir.
+_SCRATCH = tempfile.mkdtemp(prefix="calsync-tests-")
+for _variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+    os.environ[_variable] = os.path.join(_SCRATCH, _variable.lower())
+os.environ.pop("CALSYNC_CONFIG", None)
 
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
