@@ -6,7 +6,7 @@ Every semantic error names the file, the line, the interview's id and the field.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -152,9 +152,9 @@ def _interview(reader: _Reader, index: int, default_tz: str, default_country, de
     company = reader.text("company", required=True)
     role = reader.text("role") or ""
     zone = reader.zone("timezone", default_tz)
-    start = _aware(reader, "start", reader.wall_time("start", required=True), zone)
+    start = _aware(reader.wall_time("start", required=True), zone)
     end_raw = reader.wall_time("end")
-    end = _aware(reader, "end", end_raw, zone) if end_raw is not None else _one_hour_later(start, zone)
+    end = _aware(end_raw, zone) if end_raw is not None else _one_hour_later(start, zone)
     # Compared as instants: aware datetimes that share a zone compare by wall clock, blind to a DST change.
     if end.astimezone(UTC) <= start.astimezone(UTC):
         raise reader.error("end", "the interview ends before it starts")
@@ -234,7 +234,7 @@ def _holiday_calendar(reader: _Reader, default_country, default_subdivision) -> 
     return country, subdivision
 
 
-def _aware(reader: _Reader, key: str, value: datetime, zone) -> datetime:
+def _aware(value: datetime, zone) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=zone)
     return value.astimezone(zone)
@@ -320,6 +320,3 @@ def _show(value: Any) -> str:
         time: "a time",
     }.get(type(value), "a value")
     return f"{kind} ({value!r})" if not isinstance(value, (dict, list)) else kind
-
-
-Parser = Callable[[Path], list[Interview]]

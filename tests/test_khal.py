@@ -37,6 +37,7 @@ def test_khal_finds_every_planned_item_at_its_time(tmp_path):
     listed = khal_list(tmp_path, folder)
     planned = [row for row in ws.plan() if row["status"] == "planned"]
     assert len(listed) == len(planned)
+
     def utc(row: dict) -> str:
         return datetime.fromisoformat(row["due_utc"].replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import icalendar
 import pytest
+from crashing import Crash, crashing
 from filetargets import Workspace, event, run_cli
 
 from calsync.config import load_config
@@ -212,24 +213,8 @@ def test_empty_plan_does_not_mass_cancel_without_force(ws):
     assert snapshot(ws) == before
 
 
-class Crash(Exception):
-    pass
-
-
-def _crashing(provider_cls, after: int):
-    class Crashing(provider_cls):
-        def apply(self, actions):
-            for n, outcome in enumerate(super().apply(actions)):
-                if n == after:
-                    raise Crash(f"injected after {after} actions")
-                yield outcome
-
-    return Crashing
-
-
 @pytest.mark.parametrize("history", [(), (event("2026-11-25", "extended", "2026-12-04"),)])
 def test_interrupted_sync_converges_without_duplicates(tmp_path, history):
-    from calsync.plugins import provider_class
 
     for kind in ("vdir", "ics"):
         first_total = None
@@ -244,9 +229,8 @@ def test_interrupted_sync_converges_without_duplicates(tmp_path, history):
             config = load_config(ws.config)
             target = config.target("main")
             followups = plan(load_interviews(ws.interviews, config.timezone)).followups
-            crashing = _crashing(provider_class(kind), k)(target)
             with pytest.raises(Crash) if k < 3 else contextlib.nullcontext():  # the change has 3 actions
-                sync_target(target, followups, provider=crashing, state_dir=config.state_dir)
+                sync_target(target, followups, provider=crashing(target, k), state_dir=config.state_dir)
             ws.sync_json()
             assert ws.sync_json()[0]["created"] == 0  # converged: nothing left to do
             items = stored(ws)

@@ -12,34 +12,17 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import icalendar
+from crashing import Crash, crashing
 from factories import interview
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calsync.model import EventKind, HistoryEvent
 from calsync.planner import plan
-from calsync.plugins import provider_class
 from calsync.provider import Target
 from calsync.sync.engine import sync_target
 
 KINDS = [kind for kind in EventKind]
-
-
-class Crash(Exception):
-    pass
-
-
-def crashing_vdir(target: Target, after: int):
-    base = provider_class("vdir")
-
-    class Crashing(base):
-        def apply(self, actions):
-            for n, outcome in enumerate(super().apply(actions)):
-                if n == after:
-                    raise Crash
-                yield outcome
-
-    return Crashing(target)
 
 
 @st.composite
@@ -79,7 +62,7 @@ def test_random_histories_converge(history, crashes, mode):
         for step in range(len(history) + 1):
             followups = plan([interview(events=tuple(history[:step]))], parse_timeline=lambda *a: None).followups
             with contextlib.suppress(Crash):
-                sync_target(target, followups, provider=crashing_vdir(target, crashes[step % 5]))
+                sync_target(target, followups, provider=crashing(target, crashes[step % 5]))
             assert sync_target(target, followups).conflicts == []
             again = sync_target(target, followups)
             assert again.writes == 0 and again.conflicts == []

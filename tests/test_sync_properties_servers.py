@@ -8,28 +8,17 @@ import itertools
 
 import icalendar
 import pytest
+from crashing import Crash, crashing
 from factories import interview
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_sync_properties import Crash, histories
+from test_sync_properties import histories
 
 from calsync.planner import plan
-from calsync.plugins import provider_class
 from calsync.provider import Target
 from calsync.sync.engine import sync_target
 
 _names = itertools.count()
-
-
-def crashing(target: Target, after: int):
-    class Crashing(provider_class(target.provider)):
-        def apply(self, actions):
-            for n, outcome in enumerate(super().apply(actions)):
-                if n == after:
-                    raise Crash
-                yield outcome
-
-    return Crashing(target)
 
 
 class CalDAVBackend:

@@ -138,7 +138,7 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
     if plan.untouched:
         report.notes.append(f"{len(plan.untouched)} calsync item(s) on the target unknown to this state: left alone")
     for action in plan.actions:
-        report.planned.append((action.verb, action.uid, _summary(action, state)))
+        report.planned.append((action.verb, action.uid, _summary(action)))
     if dry_run:
         return report
     for change in plan.state_changes:
@@ -170,9 +170,9 @@ def _safety_valves(target: Target, desired, state: dict[str, StateRow], remote: 
         )
 
 
-def _summary(action, state: dict[str, StateRow]) -> str:
+def _summary(action) -> str:
     if isinstance(action, Delete):
-        return state[action.uid].uid if action.uid in state else action.uid
+        return action.uid  # nothing rendered for it: the UID says which
     return str(action.item.component.get("SUMMARY", ""))
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
 from calsync.files import write_atomic
 from calsync.provider import (
-    MANAGED_PROPERTY,
     Action,
     Create,
     Delete,
@@ -18,6 +17,7 @@ from calsync.provider import (
     Provider,
     RemoteItem,
     Written,
+    is_managed,
 )
 
 FILE_MARK = "X-CALSYNC-FILE"
@@ -65,7 +65,7 @@ class IcsProvider(Provider):
         if calendar is None:
             return found
         for component in calendar.subcomponents:
-            if component.name in ("VEVENT", "VTODO") and str(component.get(MANAGED_PROPERTY, "")) == "1":
+            if component.name in ("VEVENT", "VTODO") and is_managed(component):
                 found[str(component.get("UID"))] = component
         return found
 
@@ -136,7 +136,7 @@ class IcsProvider(Provider):
             for sub in existing.subcomponents:
                 if sub.name == "VTIMEZONE":
                     timezones.setdefault(str(sub.get("TZID")), sub)
-                elif not (sub.name in ("VEVENT", "VTODO") and str(sub.get(MANAGED_PROPERTY, "")) == "1"):
+                elif not (sub.name in ("VEVENT", "VTODO") and is_managed(sub)):
                     kept.append(sub)  # not ours: kept as it was
         used = {str(param) for comp in [*managed.values(), *kept] for param in _tzids(comp)}
         for tzid in sorted(used):
