@@ -79,6 +79,18 @@ class Written:
 
 
 @dataclass(frozen=True)
+class Fetched:
+    """One stored item read back by :meth:`Provider.read`: the item as iCalendar text and its current ETag.
+
+    A provider that stores another format (Google's JSON, a todo.txt line) converts what it can into a VCALENDAR
+    with one VEVENT or VTODO: UID, SUMMARY, DESCRIPTION, the times, STATUS (and COMPLETED for a to-do)."""
+
+    href: str
+    ical: bytes
+    etag: str | None
+
+
+@dataclass(frozen=True)
 class Scan:
     """What the target holds now: every managed item by UID, and a token for the next :meth:`Provider.scan`."""
 
@@ -163,6 +175,9 @@ class Provider:
     #: target reuses ids, as Google Calendar does) and rewrites it instead of raising PreconditionFailed. Such a
     #: provider may answer the very first :meth:`scan` (nothing known, no token) without listing.
     create_reconciles: ClassVar[bool] = False
+    #: True when the provider implements :meth:`read`. The engine then reads an item back before it believes a
+    #: deletion, an edit or a completion; without it, it trusts ETags and NotFound as they come.
+    can_read: ClassVar[bool] = False
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -209,6 +224,13 @@ class Provider:
         ``known``. The default lists everything and returns no token.
         """
         return Scan({item.uid: item for item in self.list_items()}, None)
+
+    def read(self, href: str) -> Fetched:
+        """Read back the managed item stored at ``href`` (optional: set ``can_read`` when implemented).
+
+        :raises NotFound: nothing is stored there (or it is not calsync's).
+        """
+        raise NotImplementedError
 
     def apply(self, actions: Sequence[Action]) -> Iterator[Outcome]:
         """Execute actions, yielding one :class:`Outcome` per action as each completes (the engine records each
