@@ -55,3 +55,19 @@ class NotFound(CalsyncError):
     def __init__(self, href: str) -> None:
         self.href = href
         super().__init__(f"not found: {href}")
+
+
+class ItemRefused(CalsyncError):
+    """The target refused this one item (a 400, 403, 409, a size limit…) for a reason that concerns it alone.
+
+    The engine records the refusal for that item, goes on with the others, and reports it; authentication and
+    connection failures are :class:`ProviderError` instead and stop the whole target. ``retry_after`` (seconds) is
+    set when the target said when to try again.
+    """
+
+    def __init__(self, href: str, reason: str, status: int | None = None, retry_after: float | None = None) -> None:
+        self.href = href
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(reason)

@@ -41,6 +41,9 @@ class EventKind(enum.StrEnum):
     OFFER = "offer"
     WITHDRAWN = "withdrawn"
     NEXT_ROUND = "next-round"
+    #: a follow-up was actually sent (``followup`` names which, ``to`` whom): it is done, and what comes after it
+    #: is planned from the day it was sent.
+    SENT = "sent"
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class HistoryEvent:
     kind: EventKind
     decision_by: date | None = None
     note: str | None = None
+    followup: Kind | None = None  # for SENT: which follow-up
+    to: str | None = None  # for SENT: the interviewer's name (a thank-you goes to each), else the primary contact
 
 
 @dataclass(frozen=True)
