@@ -230,6 +230,30 @@ def sync_command(
         raise click.exceptions.Exit(2)
 
 
+@cli.command("auth")
+@click.argument("target_name", metavar="TARGET")
+@click.option(
+    "--no-browser",
+    is_flag=True,
+    help="Open no browser: print a URL or a device code instead (over SSH, on a headless machine).",
+)
+@click.option("--port", type=int, default=0, show_default=True, help="Local port for a browser redirect (0: any free).")
+@click.pass_obj
+def auth_command(app: App, target_name: str, no_browser: bool, port: int) -> None:
+    """Sign in to a calendar service once (Google, Outlook), for the target TARGET.
+
+    Example: calsync auth google --no-browser
+    """
+    from calsync.plugins import provider_class
+
+    target = app.config.target(target_name)
+    provider = provider_class(target.provider)(target)
+    try:
+        provider.authorize(echo=click.echo, open_browser=not no_browser, port=port)
+    finally:
+        provider.close()
+
+
 @cli.command("plugins")
 def plugins_command() -> None:
     """List the installed plugins and the hooks they implement, as JSON."""

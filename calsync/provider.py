@@ -22,7 +22,7 @@ actions at once, e.g. in a batch request). The defaults fall back on the four re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -249,6 +249,18 @@ class Provider:
             return Outcome(action)
         except (PreconditionFailed, NotFound) as exc:
             return Outcome(action, error=exc)
+
+    def authorize(self, *, echo: Callable[[str], None], open_browser: bool, port: int = 0) -> None:
+        """``calsync auth TARGET``: sign in to the service once and store the credentials (0600). Providers that
+        need no sign-in keep this default, which says so.
+
+        :param echo: prints one line to the person.
+        :param open_browser: False with ``--no-browser``: a flow that works over SSH (a URL or a device code).
+        :param port: a local port for a browser redirect (0: any free one).
+        """
+        from calsync.errors import UserError
+
+        raise UserError(f"target {self.target.name!r} ({self.name}) needs no `calsync auth`")
 
     def describe(self) -> str:
         """Where this target writes, for messages ("/home/me/cal.ics", "https://dav.example/cal/")."""

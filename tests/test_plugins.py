@@ -25,7 +25,7 @@ from calsync.uids import make_uid
 
 CALSYNC = Path(sys.executable).parent / "calsync"
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "interviews.toml"
-ENTRY_POINTS = {"ics", "vdir", "caldav", "google"}
+ENTRY_POINTS = {"ics", "vdir", "caldav", "google", "outlook"}
 
 
 def plugin_names(env_value: str | None) -> set[str]:
@@ -75,14 +75,21 @@ def test_the_allow_list(allowed, expected):
     assert plugin_names(allowed) == {"calsync.timeline", *expected}
 
 
-def test_plugin_commands_follow_the_allow_list():
+def test_auth_is_a_core_command_that_asks_the_targets_provider(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "CALSYNC_LOAD_PLUGINS"}
-    with_google = subprocess.run([str(CALSYNC), "--help"], capture_output=True, text=True, env=env, check=True)
-    without = subprocess.run(
-        [str(CALSYNC), "--help"], capture_output=True, text=True, env={**env, "CALSYNC_LOAD_PLUGINS": "ics"}, check=True
-    )
-    assert " auth " in with_google.stdout
-    assert " auth " not in without.stdout and " plan " in without.stdout
+    config = tmp_path / "config.toml"
+    config.write_text(f'[targets.g]\nprovider = "google"\n[targets.f]\nprovider = "ics"\npath = "{tmp_path}/f.ics"\n')
+    for allowed in (None, "ics"):
+        run_env = env if allowed is None else {**env, "CALSYNC_LOAD_PLUGINS": allowed}
+        shown = subprocess.run([str(CALSYNC), "--help"], capture_output=True, text=True, env=run_env, check=True)
+        assert " auth " in shown.stdout and " plan " in shown.stdout
+    needless = subprocess.run([str(CALSYNC), "--config", str(config), "auth", "f"], capture_output=True, text=True)
+    assert needless.returncode == 2 and "needs no `calsync auth`" in needless.stderr
+    not_loaded = subprocess.run(
+        [str(CALSYNC), "--config", str(config), "auth", "g"],
+        capture_output=True, text=True, env={**env, "CALSYNC_LOAD_PLUGINS": "ics"},
+    )  # fmt: skip
+    assert not_loaded.returncode == 2 and "unknown provider 'google'" in not_loaded.stderr
 
 
 def test_every_hookspec_has_a_docstring():

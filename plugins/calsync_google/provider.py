@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from calsync.errors import NotFound, PreconditionFailed, ProviderError
+from calsync.errors import NotFound, PreconditionFailed, ProviderError, UserError
 from calsync.provider import (
     Action,
     Create,
@@ -123,6 +123,12 @@ class GoogleProvider(Provider):
 
     def describe(self) -> str:
         return f"google calendar {self.calendar!r}"
+
+    def authorize(self, *, echo: Callable[[str], None], open_browser: bool, port: int = 0) -> None:
+        """The installed-app OAuth flow (a browser consent, a local redirect), the token stored 0600."""
+        if self.target.option("auth", "oauth") == "service_account":
+            raise UserError(f"target {self.target.name!r} uses a service account: it needs no `calsync auth`")
+        auth.run_flow(self.target, open_browser=open_browser, echo=echo, port=port)
 
     def service(self) -> Any:
         if self._service is None:
