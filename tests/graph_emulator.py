@@ -180,6 +180,7 @@ class Fault:
     code: str
     count: int
     retry_after: float | None = None
+    after: bool = False  # do the work, then answer the error (an answer lost on the way back)
 
 
 class Emulator:
@@ -243,6 +244,7 @@ class Emulator:
             # sign-in
             self.tenants = {"common", "consumers", "organizations", "contoso.example"}
             self.refresh_tokens: dict[str, str] = {}
+            self.device_scopes: dict[str, str] = {}
             self.token_failure: dict[str, str] | None = None
             self.access_lifetime = 3600
             self.token_requests = 0
@@ -283,9 +285,13 @@ class Emulator:
         with self.lock:
             return [json.loads(json.dumps(item)) for item in container.items.values()]
 
-    def fail(self, method: str, pattern: str, status: int, code: str = "", count: int = 1, retry_after=None) -> None:
-        """The next ``count`` requests (or batch parts) matching ``method`` and ``pattern`` answer ``status``."""
-        self.faults.append(Fault(method, re.compile(pattern), status, code or f"Status{status}", count, retry_after))
+    def fail(
+        self, method: str, pattern: str, status: int, code: str = "", count: int = 1, retry_after=None, after=False
+    ) -> None:
+        """The next ``count`` requests (or batch parts) matching ``method`` and ``pattern`` answer ``status``;
+        with ``after``, only once the request has done its work."""
+        fault = Fault(method, re.compile(pattern), status, code or f"Status{status}", count, retry_after, after)
+        self.faults.append(fault)
 
     def expire_deltas(self) -> None:
         self.epoch += 1
@@ -349,12 +355,15 @@ class Emulator:
         with self.lock:
             self.log.append((method, path))
             self._throttle()
-            self._injected(method, path)
+            late = self._injected(method, path)
             parts = urlsplit(path)
             route = unquote(parts.path).rstrip("/")
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
             headers = {k.lower(): v for k, v in headers.items()}
-            return self._route(method, route, query, raw, headers)
+            answer = self._route(method, route, query, raw, headers)
+            if late is not None:
+                raise late
+            return answer
 
     def _throttle(self) -> None:
         if self.limit_per_minute is None:
@@ -368,12 +377,16 @@ class Emulator:
                              {"Retry-After": str(wait)})  # fmt: skip
         self.recent.append(now)
 
-    def _injected(self, method: str, path: str) -> None:
+    def _injected(self, method: str, path: str) -> GraphError | None:
         for fault in self.faults:
             if fault.count > 0 and fault.method == method and fault.pattern.search(path):
                 fault.count -= 1
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-                raise GraphError(fault.status, fault.code, f"injected {fault.status}", headers)
+                error = GraphError(fault.status, fault.code, f"injected {fault.status}", headers)
+                if fault.after:
+                    return error
+                raise error
+        return None
 
     def _route(self, method: str, route: str, query: dict[str, str], raw: bytes, headers: dict[str, str]):
         m = re.fullmatch
@@ -601,6 +614,7 @@ class Emulator:
         form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
         if rest == "oauth2/v2.0/devicecode" and method == "POST":
             code = uuid.uuid4().hex
+            self.device_scopes[code] = form.get("scope", "")
             return 200, {}, {
                 "device_code": code, "user_code": "CALSYNC1", "verification_uri": f"{self.url}/devicelogin",
                 "expires_in": 900, "interval": 0, "message": "To sign in, open the page and enter the code CALSYNC1",
@@ -628,7 +642,7 @@ class Emulator:
                 return 400, {}, _aad_error("unsupported_grant_type", f"AADSTS70003: {grant}")
             refresh = f"refresh-{uuid.uuid4().hex}"
             self.refresh_tokens[refresh] = form.get("client_id", "")
-            scope = form.get("scope", "")
+            scope = form.get("scope") or self.device_scopes.get(form.get("device_code", ""), "")
             return 200, {}, {
                 "token_type": "Bearer",
                 "scope": " ".join(s for s in scope.split() if s not in ("openid", "profile", "offline_access")),

@@ -102,6 +102,8 @@ class Session:
                 "Application (client) ID; see docs/providers/outlook.md)"
             )
         self.target = target
+        self.client_id = str(client_id)
+        self.http_client = http_client
         self.path = token_path(target)
         self.cache = msal.SerializableTokenCache()
         if self.path.exists():
@@ -111,22 +113,32 @@ class Session:
                 raise ProviderError(
                     f"{self.path}: the sign-in cache is unreadable: delete it and run `calsync auth {target.name}`"
                 ) from None
-        root = str(target.option("authority") or DEFAULT_AUTHORITY).rstrip("/")
-        tenant = str(target.option("tenant") or "common")
-        try:
-            self.app = msal.PublicClientApplication(
-                str(client_id),
-                authority=f"{root}/{tenant}",
-                token_cache=self.cache,
-                # Instance discovery asks login.microsoftonline.com about the authority: only for the real one.
-                instance_discovery=root == DEFAULT_AUTHORITY,
-                http_client=http_client,
-            )
-        except ValueError:
-            raise ProviderError(
-                f"target {target.name!r}: cannot reach the Microsoft sign-in service at {root} for tenant {tenant!r}"
-            ) from None
+        self.root = str(target.option("authority") or DEFAULT_AUTHORITY).rstrip("/")
+        self.tenant = str(target.option("tenant") or "common")
         self.scopes = scopes(target)
+        self._app: Any = None
+
+    @property
+    def app(self) -> Any:
+        """The msal application, made on first need: making it costs a discovery request to the authority."""
+        if self._app is None:
+            import msal
+
+            try:
+                self._app = msal.PublicClientApplication(
+                    self.client_id,
+                    authority=f"{self.root}/{self.tenant}",
+                    token_cache=self.cache,
+                    # Instance discovery asks login.microsoftonline.com about the authority: only for the real one.
+                    instance_discovery=self.root == DEFAULT_AUTHORITY,
+                    http_client=self.http_client,
+                )
+            except ValueError:
+                raise ProviderError(
+                    f"target {self.target.name!r}: the Microsoft sign-in service at {self.root} does not know the "
+                    f"tenant {self.tenant!r}: check `tenant` in [targets.{self.target.name}]"
+                ) from None
+        return self._app
 
     def save(self) -> None:
         if self.cache.has_state_changed:
@@ -134,6 +146,9 @@ class Session:
             self.cache.has_state_changed = False
 
     def access_token(self) -> str:
+        cached = self._cached_access_token()
+        if cached is not None:
+            return cached  # most runs: no request to the sign-in service at all
         accounts = self.app.get_accounts()
         if not accounts:
             raise ProviderError(
@@ -144,6 +159,20 @@ class Session:
         if not result or "access_token" not in result:
             raise ProviderError(describe_failure(result or {"error": "invalid_grant"}, self.target))
         return str(result["access_token"])
+
+    def _cached_access_token(self) -> str | None:
+        """A cached access token for these scopes that stays valid for five more minutes (msal's own margin)."""
+        import time
+        from urllib.parse import urlsplit
+
+        from msal.token_cache import TokenCache
+
+        now = time.time()
+        query = {"client_id": self.client_id, "environment": urlsplit(self.root).hostname}
+        for entry in self.cache.search(TokenCache.CredentialType.ACCESS_TOKEN, target=self.scopes, query=query):
+            if int(entry.get("expires_on", 0)) - 300 > now:
+                return str(entry["secret"])
+        return None
 
     def sign_in(self, *, device_code: bool, echo: Callable[[str], None], port: int = 0) -> str:
         """Run the device-code flow (works over SSH) or the browser flow; returns the signed-in account name."""
