@@ -21,6 +21,7 @@ from calsync.cli import cli
 from calsync.model import Kind, Policy
 from calsync.planner import hook_adjuster, plan
 from calsync.plugins import DEFAULT_PLUGINS, describe, load_plugins, pm
+from calsync.testing.memory import uid_in
 from calsync.uids import make_uid
 
 CALSYNC = Path(sys.executable).parent / "calsync"
@@ -225,7 +226,7 @@ def test_every_hook_is_exercised_by_some_test():
 
 
 def test_a_provider_registered_by_a_plugin_is_synced_to(register, tmp_path):
-    from memory_provider import MemoryPlugin, MemoryProvider
+    from calsync.testing import MemoryPlugin, MemoryProvider
 
     register(MemoryPlugin(), "memory-plugin")
     config = tmp_path / "config.toml"
@@ -239,7 +240,7 @@ def test_a_provider_registered_by_a_plugin_is_synced_to(register, tmp_path):
         planned = json.loads(
             CliRunner().invoke(cli, ["--config", str(config), "plan", "--json", "-f", str(EXAMPLE)]).stdout
         )
-        assert {uid for uid, _ in stored.values()} == {row["uid"] for row in planned if row["status"] == "planned"}
+        assert {uid_in(data) for data in stored.values()} == {row["uid"] for row in planned if row["status"] == "planned"}
         again = json.loads(
             CliRunner().invoke(cli, ["--config", str(config), "sync", "--json", "-f", str(EXAMPLE)]).stdout
         )
