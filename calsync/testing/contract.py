@@ -237,7 +237,7 @@ class ProviderContract:
 
     # --- read ---------------------------------------------------------------------------------------------
 
-    def test_read_gives_back_the_stored_item_and_its_etag(self, provider):
+    def test_read_gives_back_the_stored_item_and_its_etag(self, provider, edit_on_target):
         if not provider.can_read:
             pytest.skip(f"{type(provider).__name__}.can_read is False: read() is optional")
         (item,) = samples.items(1)
@@ -250,6 +250,10 @@ class ProviderContract:
         for key in ("SUMMARY", "DESCRIPTION"):
             assert str(got.get(key)) == str(item.component.get(key)), key
         assert _start_of(fetched) == item.component.decoded("DTSTART")
+        edit_on_target(provider, w.href)  # read() shows what is there now, not what calsync wrote
+        edited = provider.read(w.href)
+        assert str(_component(edited).get("SUMMARY")) != str(item.component.get("SUMMARY"))
+        assert edited.etag == _listed(provider)[item.uid].etag != fetched.etag
 
     def test_read_of_a_deleted_or_foreign_item_is_not_found(self, provider, foreign_guard):
         if not provider.can_read:
