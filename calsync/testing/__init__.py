@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from calsync.provider import Provider
 from calsync.testing import samples
 from calsync.testing.contract import ForeignGuard, ProviderContract
 from calsync.testing.harness import HarnessCrash, SyncHarness
@@ -34,9 +35,10 @@ __all__ = [
 
 
 @pytest.fixture
-def sync_harness(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncHarness]:
+def sync_harness(
+    provider: Provider, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SyncHarness]:
     """A :class:`SyncHarness` on the test's ``provider`` (and its ``read_on_target``, when there is one)."""
-    provider = request.getfixturevalue("provider")
     try:
         read = request.getfixturevalue("read_on_target")
     except pytest.FixtureLookupError:

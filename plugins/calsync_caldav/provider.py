@@ -366,7 +366,9 @@ class CalDAVProvider(Provider):
                 yield RemoteItem(uid, href, _strip(member.etag) or etags.get(href))
 
     def read(self, href: str) -> Fetched:
-        self._check_ours(href)
+        name = _child_name(urlsplit(self._calendar()).path, href)
+        if name is None or not is_our_name(name):
+            raise NotFound(href)  # not a name calsync gives: the user's, never read as ours
         reply = self._request("GET", self._url(href))
         if reply.status in (404, 410):
             raise NotFound(href)
