@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -53,9 +54,15 @@ def followup(n: int, company: str | None = None, requested: tuple[str, ...] = ()
 
 def items(count: int, component: str = "event", first: int = 0) -> list[Item]:
     """``count`` rendered items with distinct UIDs."""
+    return list(_rendered(count, component, first))
+
+
+@functools.lru_cache(maxsize=16)
+def _rendered(count: int, component: str, first: int) -> tuple[Item, ...]:
+    """Rendering is pure and items are frozen: render each set once per session."""
     from calsync.render import render_item
 
-    return [render_item(followup(n), component=component) for n in range(first, first + count)]
+    return tuple(render_item(followup(n), component=component) for n in range(first, first + count))
 
 
 def moved(item: Item, hours: int = 2, sequence: int | None = None) -> Item:
