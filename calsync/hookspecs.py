@@ -8,6 +8,10 @@ advertised in the ``calsync`` entry-point group of its distribution::
 
 Built-in providers are registered exactly like that. Hook arguments are passed by name, so an implementation may
 accept only the ones it needs.
+
+calsync checks plugins: a ``calsync_*`` function that names no hook below, or asks for an argument its hook does
+not pass, stops calsync with one line naming the plugin; a hook that raises or returns the wrong thing is reported
+naming the plugin and the hook.
 """
 
 from __future__ import annotations
@@ -63,16 +67,22 @@ def calsync_parse_timeline(text: str, interview: Interview, calendar: BusinessCa
 
 
 @hookspec
-def calsync_adjust_plan(followups: list[FollowUp], interview: Interview, policy: Policy) -> list[FollowUp] | None:
+def calsync_adjust_plan(
+    followups: list[FollowUp], interview: Interview, policy: Policy, calendar: BusinessCalendar
+) -> list[FollowUp] | None:
     """Add, change or drop follow-ups of one interview after the built-in rules planned them.
 
-    Return a new list to replace the plan, or None to leave it alone. Implementations run in turn, each seeing the
-    list the previous one returned. Keep a follow-up's ``uid`` when you change it (the calendars then move it
-    instead of duplicating it); give added ones a new, stable uid (``calsync.uids.make_uid``).
+    Return a new list of :class:`calsync.FollowUp` of this interview to replace the plan, or None to leave it
+    alone. Implementations run in turn, each seeing the list the previous one returned. Keep a follow-up's ``uid``
+    when you change it (the calendars then move it instead of duplicating it); give added ones a new, stable uid
+    (``calsync.make_uid``). You need not touch ``revision``: when a pushed item's time or text changes, the sync
+    raises its SEQUENCE whoever changed it.
 
     :param followups: the plan of this interview so far, cancelled items included.
     :param interview: the interview they belong to.
     :param policy: the numbers in force.
+    :param calendar: business-day arithmetic for the interview's country (``calendar.add(day, 1)`` is the next
+        business day), the one the built-in rules used.
     """
 
 

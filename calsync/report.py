@@ -85,3 +85,26 @@ def sync_summary(report: SyncReport) -> str:
         lines.append(f"  kept the target's version of {conflict.uid}: {conflict.reason} (--force overwrites)")
     lines.extend(f"  note: {note}" for note in report.notes)
     return "\n".join(lines)
+
+
+def plugins_table(found: dict[str, Any]) -> str:
+    """``calsync plugins`` for people: one block per plugin, its providers and their options, then the failures."""
+    lines = []
+    for row in found["plugins"]:
+        origin = "bundled" if row["bundled"] else "third-party"
+        dist = f"{row['distribution']} {row['version']}" if row["distribution"] else "calsync (core)"
+        lines.append(f"{row['name']}  [{origin}]  {dist}")
+        lines.append(f"  hooks: {', '.join(row['hooks']) or '-'}")
+        for provider in row["providers"]:
+            lines.append(f"  provider {provider['name']!r}:")
+            for option in provider["options"]:
+                flags = [flag for flag in ("required", "path", "secret") if option[flag]]
+                default = "" if option["default"] is None else f" = {option['default']!r}"
+                choices = f" ({' | '.join(map(str, option['choices']))})" if option["choices"] else ""
+                extra = f" [{', '.join(flags)}]" if flags else ""
+                lines.append(f"    {option['name']}: {option['type']}{default}{choices}{extra}  {option['help']}")
+            if not provider["declares_options"]:
+                lines.append("    (declares no options of its own: any other option is passed on unchecked)")
+    for failure in found["failed"]:
+        lines.append(f"{failure['name']}  [failed to load]  {failure['error']}")
+    return "\n".join(lines) if lines else "no plugins loaded"

@@ -33,8 +33,10 @@ def plugin_names(env_value: str | None) -> set[str]:
     env = {key: value for key, value in os.environ.items() if key != "CALSYNC_LOAD_PLUGINS"}
     if env_value is not None:
         env["CALSYNC_LOAD_PLUGINS"] = env_value
-    done = subprocess.run([str(CALSYNC), "plugins"], capture_output=True, text=True, env=env, timeout=60, check=True)
-    return {row["name"] for row in json.loads(done.stdout)}
+    done = subprocess.run(
+        [str(CALSYNC), "plugins", "--json"], capture_output=True, text=True, env=env, timeout=60, check=True
+    )
+    return {row["name"] for row in json.loads(done.stdout)["plugins"]}
 
 
 # --- loading ---------------------------------------------------------------------------------------------------
@@ -44,7 +46,7 @@ def test_the_default_plugin_is_loaded():
     load_plugins()
     assert DEFAULT_PLUGINS == ("calsync.timeline",)
     assert pm.get_plugin("calsync.timeline") is not None
-    rows = {row["name"]: row for row in describe()}
+    rows = {row["name"]: row for row in describe()["plugins"]}
     assert "calsync_parse_timeline" in rows["calsync.timeline"]["hooks"]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
 from calsync.files import write_atomic
+from calsync.options import Option
 from calsync.provider import (
     MANAGED_PROPERTY,
     Action,
@@ -29,6 +30,11 @@ PRODID = "-//calsync//calsync 0.1//EN"
 
 class IcsProvider(Provider):
     name = "ics"
+    options = (
+        Option("path", str, path=True, required=True, help="the .ics file"),
+        Option("overwrite", bool, False, help="take over a file calsync did not write (its events are kept)"),
+        Option("name", str, "Job search follow-ups", help="the calendar's name (X-WR-CALNAME)"),
+    )
     can_read = True
 
     def __init__(self, target) -> None:
