@@ -69,8 +69,14 @@ GENERIC_OPTIONS: tuple[Option, ...] = (
 
 def type_name(kind: OptionType) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
+    if float in kinds:
+        kinds = tuple(k for k in kinds if k is not int)  # a number: an integer is one too
     names = {str: "string", int: "integer", float: "number", bool: "boolean"}
     return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _a(name: str) -> str:
+    return f"an {name}" if name[:1] in "aeiou" else f"a {name}"
 
 
 def declared(provider_cls: type) -> dict[str, Option]:
@@ -109,7 +115,7 @@ def _checked(where: str, option: Option, value: Any, base: Path, fail: Callable[
     shown = "(hidden)" if option.secret else repr(value)
     kinds = option.type if isinstance(option.type, tuple) else (option.type,)
     if not _has_type(value, kinds):
-        raise fail(f"{where}: expected a {type_name(option.type)}, got {shown}")
+        raise fail(f"{where}: expected {_a(type_name(option.type))}, got {shown}")
     if option.choices is not None and value not in option.choices:
         allowed = ", ".join(repr(choice) for choice in option.choices)
         raise fail(f"{where}: expected one of {allowed}, got {shown}")

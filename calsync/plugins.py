@@ -318,11 +318,11 @@ def providers() -> dict[str, type[Provider]]:
     return {name: provider for name, (provider, _) in registered_providers().items()}
 
 
-def registered_providers() -> dict[str, tuple[type[Provider], str]]:
+def registered_providers(strict: bool = True) -> dict[str, tuple[type[Provider], str]]:
     """Every registered provider by name, with the plugin that registered it."""
     from calsync.provider import Provider
 
-    load_plugins()
+    load_plugins(strict)
     found: dict[str, tuple[type[Provider], str]] = {}
     caller = pm.hook.calsync_register_providers
     for impl in reversed(caller.get_hookimpls()):
@@ -363,7 +363,7 @@ def describe() -> dict[str, Any]:
 
     load_plugins(strict=False)
     by_plugin: dict[str, list[dict[str, Any]]] = {}
-    for name, (cls, plugin) in sorted(registered_providers().items()):
+    for name, (cls, plugin) in sorted(registered_providers(strict=False).items()):
         options = [option.describe() for option in declared(cls).values()]
         by_plugin.setdefault(plugin, []).append(
             {"name": name, "class": f"{cls.__module__}.{cls.__qualname__}", "options": options,

@@ -242,7 +242,8 @@ def test_a_provider_registered_by_a_plugin_is_synced_to(register, tmp_path):
         planned = json.loads(
             CliRunner().invoke(cli, ["--config", str(config), "plan", "--json", "-f", str(EXAMPLE)]).stdout
         )
-        assert {uid_in(data) for data in stored.values()} == {row["uid"] for row in planned if row["status"] == "planned"}
+        wanted = {row["uid"] for row in planned if row["status"] == "planned"}
+        assert {uid_in(data) for data in stored.values()} == wanted
         again = json.loads(
             CliRunner().invoke(cli, ["--config", str(config), "sync", "--json", "-f", str(EXAMPLE)]).stdout
         )
