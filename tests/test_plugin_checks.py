@@ -311,7 +311,7 @@ def test_a_plugin_that_moves_a_follow_up_raises_its_sequence(register, tmp_path)
         report = harness.sync()
         after = harness.stored(uid)
         assert report["updated"] >= 1
-        assert after.decoded("DTSTART") - before.decoded("DTSTART") == timedelta(hours=3)
+        assert harness.when(after) - harness.when(before) == timedelta(hours=3)
         assert int(after["SEQUENCE"]) > int(before["SEQUENCE"])
         assert harness.sync()["updated"] == 0  # and settles
     finally:

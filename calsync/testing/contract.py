@@ -249,8 +249,9 @@ class ProviderContract:
         assert fetched.etag == _listed(provider)[item.uid].etag
         got = _component(fetched)
         assert str(got.get("UID")) == item.uid
-        for key in ("SUMMARY", "DESCRIPTION"):
-            assert str(got.get(key)) == str(item.component.get(key)), key
+        assert str(got.get("SUMMARY")) == str(item.component.get("SUMMARY"))
+        if "DESCRIPTION" in got:  # a target that stores another format keeps what it can (Fetched)
+            assert str(got.get("DESCRIPTION")) == str(item.component.get("DESCRIPTION"))
         assert _start_of(fetched) == item.component.decoded("DTSTART")
         edit_on_target(provider, w.href)  # read() shows what is there now, not what calsync wrote
         edited = provider.read(w.href)
@@ -280,7 +281,8 @@ class ProviderContract:
         if provider.can_read:
             got = _component(provider.read(w.href))
             assert str(got.get("SUMMARY")) == str(item.component.get("SUMMARY"))
-            assert str(got.get("DESCRIPTION")) == str(item.component.get("DESCRIPTION"))
+            if "DESCRIPTION" in got:
+                assert str(got.get("DESCRIPTION")) == str(item.component.get("DESCRIPTION"))
 
     def test_many_items(self, provider, foreign_guard):
         foreign_guard.checking = False  # checked once at the end: per call would be count × the reads
@@ -342,7 +344,7 @@ class ProviderContract:
         report = sync_harness.sync()
         assert report["updated"] >= 1 and report["created"] == 0
         after = sync_harness.stored(uid)
-        assert after.decoded("DTSTART") > before.decoded("DTSTART")
+        assert sync_harness.when(after) > sync_harness.when(before)
         assert int(after.get("SEQUENCE", 0)) > int(before.get("SEQUENCE", 0))
         assert sync_harness.href_of(uid) and list(sync_harness.listed()).count(uid) == 1
         sync_harness.assert_converged()
@@ -391,5 +393,6 @@ def _component(fetched: Fetched):
 
 
 def _start_of(fetched: Fetched):
-    component = _component(fetched)
-    return component.decoded("DTSTART") if component.name == "VEVENT" else component.decoded("DUE")
+    from calsync.testing.harness import SyncHarness
+
+    return SyncHarness.when(_component(fetched))

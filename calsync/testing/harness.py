@@ -196,6 +196,11 @@ class SyncHarness:
                 return component
         raise AssertionError(f"{href} holds no component with UID {uid}")
 
+    @staticmethod
+    def when(component: Any) -> Any:
+        """When a stored follow-up is due: an event's DTSTART, a to-do's DUE."""
+        return component.decoded("DTSTART") if component.name == "VEVENT" else component.decoded("DUE")
+
     def assert_converged(self) -> None:
         """Every planned item is on the target exactly once, and nothing that is not in the plan."""
         listed = self.listed()
