@@ -271,6 +271,32 @@ def plugins_command(as_json: bool) -> None:
     click.echo(json.dumps(found, indent=2) if as_json else plugins_table(found))
 
 
+@cli.group("plugin")
+def plugin_group() -> None:
+    """Write your own plugin."""
+
+
+@plugin_group.command("new")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "parent",
+    default=".",
+    show_default=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where to create calsync-NAME/.",
+)
+def plugin_new_command(name: str, parent: Path) -> None:
+    """Create calsync-NAME/: a provider plugin whose conformance tests pass before you write any code.
+
+    Example: calsync plugin new notes && cd calsync-notes && pip install -e ".[test]" && python -m pytest
+    """
+    from calsync.newplugin import new_plugin
+
+    root = new_plugin(name, parent)
+    click.echo(f'Created {root}: pip install -e "{root}[test]" && python -m pytest {root}')
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="calsync")

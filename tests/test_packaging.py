@@ -52,7 +52,14 @@ def built(tmp_path_factory) -> tuple[set[str], set[str], str]:
 def test_the_wheel_and_the_sdist_ship_the_plugin_kit(built):
     wheel, sdist, _ = built
     kit = ["__init__.py", "contract.py", "harness.py", "memory.py", "samples.py"]
-    for name in [*(f"calsync/testing/{n}" for n in kit), "calsync/py.typed", "calsync/api.py"]:
+    scaffold = ["provider.py.tmpl", "__init__.py.tmpl", "py.typed.tmpl"]
+    for name in [
+        *(f"calsync/testing/{n}" for n in kit),
+        *(f"calsync/scaffold/template/src/calsync_NAME/{n}" for n in scaffold),
+        "calsync/scaffold/template/tests/test_contract.py.tmpl",
+        "calsync/py.typed",
+        "calsync/api.py",
+    ]:
         assert name in wheel, name
         assert name in sdist, name
 
