@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -139,6 +140,13 @@ def _target_options(name: str, provider: str, options: dict[str, Any], base: Pat
 
     provider_cls = providers().get(provider)
     if provider_cls is None or provider_cls.options is None:
+        if provider_cls is not None:
+            warnings.warn(
+                f"provider {provider!r} declares no options (Provider.options): its target options go unchecked; "
+                "an undeclared option will be an error with PLUGIN_API 2",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         return {key: value for key, value in options.items() if key != "provider"}
     checked = check_options(
         f"targets.{name}", options, declared(provider_cls), base, lambda m, key: fail(m, key or None)

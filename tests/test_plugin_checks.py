@@ -378,7 +378,8 @@ def test_a_provider_that_declares_no_options_gets_them_unchecked(register, tmp_p
     register(LegacyPlugin(), "legacy-plugin")
     config = tmp_path / "config.toml"
     config.write_text('[targets.t]\nprovider = "legacy"\nwhatever = 3\n')
-    assert load_config(config).targets["t"].options == {"whatever": 3}
+    with pytest.warns(DeprecationWarning, match="declares no options"):
+        assert load_config(config).targets["t"].options == {"whatever": 3}
 
 
 def test_an_option_declaration_describes_itself():
