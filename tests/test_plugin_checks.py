@@ -79,6 +79,11 @@ def test_a_plugin_that_does_not_fit_its_hooks_stops_calsync_with_one_line(tmp_pa
     message = one_line_error(run(tmp_path / "site", "plan", "-f", str(EXAMPLE)))
     for word in words:
         assert word in message, message
+
+
+def test_a_plugin_that_does_not_fit_can_be_disabled_and_is_listed_as_failed(tmp_path):
+    source = "from calsync import hookimpl\n@hookimpl\ndef calsync_adjust_plans(followups):\n    return None\n"
+    install(tmp_path / "site", "typo", source)
     # Disabled, it is out of the way, as with pytest's -p no:NAME.
     assert run(tmp_path / "site", "-p", "no:typo", "plan", "-f", str(EXAMPLE)).returncode == 0
     assert run(tmp_path / "site", "plan", "-f", str(EXAMPLE), CALSYNC_DISABLE_PLUGINS="x,typo").returncode == 0
