@@ -20,6 +20,7 @@ def test_a_new_plugin_passes_the_conformance_suite_out_of_the_box(tmp_path):
     assert 'field_notes = "calsync_field_notes"' in (root / "pyproject.toml").read_text()
     assert "class FieldNotesProvider(Provider)" in (root / "src" / "calsync_field_notes" / "provider.py").read_text()
     env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    # All but the 500-item test (10 s more here; the same store at 500 items is TestVdir's in test_provider_contract).
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not many_items"],
         cwd=root,
