@@ -9,6 +9,10 @@ import textwrap
 
 import pytest
 
+# pytester's in-process runs drop the modules they imported afterwards; import the renderer (and icalendar) here
+# first, so items the session caches (calsync.testing.samples) never mix two copies of icalendar's classes.
+import calsync.render  # noqa: F401
+
 MODULE = """
 import pytest
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
@@ -59,8 +60,9 @@ class ForeignGuard:
         self.checks += 1
 
     def check_listing(self, listed: list[RemoteItem], after: str) -> None:
-        foreign = set(self.before)
-        shown = [r for r in listed if r.href in foreign or r.uid.startswith("mine-") or r.uid.endswith("@example.org")]
+        handles = set(self.before)
+        uids = {uid for data in self.before.values() if data for uid in _uids_in(data)}
+        shown = [r for r in listed if r.href in handles or r.uid in uids]
         assert not shown, f"{after} listed the user's own items: {shown}"
 
     def wrap(self) -> None:
@@ -356,6 +358,12 @@ class ProviderContract:
         sync_harness.assert_converged()
         again = sync_harness.sync()
         assert again["created"] == again["updated"] == again["deleted"] == 0, again
+
+
+def _uids_in(data: bytes) -> set[str]:
+    """The UIDs an item's stored bytes name: iCalendar ``UID:`` lines, or a JSON ``iCalUID`` (Google)."""
+    found = re.findall(rb"(?m)^UID:(.+?)\r?$", data) + re.findall(rb'"iCalUID": ?"([^"]+)"', data)
+    return {uid.decode("utf-8", "replace").strip() for uid in found}
 
 
 def same_content(a: bytes | None, b: bytes | None) -> bool:
