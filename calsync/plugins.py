@@ -120,9 +120,11 @@ def validate(plugin: Any, label: str, manager: pluggy.PluginManager) -> None:
 
 def _required_arguments(function: Callable) -> list[str]:
     try:
-        parameters = inspect.signature(function).parameters.values()
+        parameters = list(inspect.signature(function).parameters.values())
     except (TypeError, ValueError):
         return []
+    if parameters and parameters[0].name == "self" and "." in getattr(function, "__qualname__", ""):
+        parameters = parameters[1:]  # a function of a class registered as the plugin: pluggy drops self too
     return [
         p.name
         for p in parameters
@@ -386,4 +388,8 @@ def describe() -> dict[str, Any]:
             }
         )
     failed = [{"name": name, "error": error} for name, error in sorted(loaded.failed.items())]
-    return {"plugins": sorted(rows, key=lambda row: row["name"]), "failed": failed}
+    return {
+        "plugins": sorted(rows, key=lambda row: row["name"]),
+        "failed": failed,
+        "disabled": sorted(loaded.disabled),
+    }

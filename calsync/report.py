@@ -107,4 +107,6 @@ def plugins_table(found: dict[str, Any]) -> str:
                 lines.append("    (declares no options of its own: any other option is passed on unchecked)")
     for failure in found["failed"]:
         lines.append(f"{failure['name']}  [failed to load]  {failure['error']}")
+    for name in found.get("disabled", []):
+        lines.append(f"{name}  [disabled]")
     return "\n".join(lines) if lines else "no plugins loaded"

@@ -87,6 +87,8 @@ def test_a_plugin_that_does_not_fit_can_be_disabled_and_is_listed_as_failed(tmp_
     # Disabled, it is out of the way, as with pytest's -p no:NAME.
     assert run(tmp_path / "site", "-p", "no:typo", "plan", "-f", str(EXAMPLE)).returncode == 0
     assert run(tmp_path / "site", "plan", "-f", str(EXAMPLE), CALSYNC_DISABLE_PLUGINS="x,typo").returncode == 0
+    disabled = json.loads(run(tmp_path / "site", "-p", "no:typo", "plugins", "--json").stdout)
+    assert disabled["disabled"] == ["typo"] and disabled["failed"] == []
     listed = json.loads(run(tmp_path / "site", "plugins", "--json").stdout)
     assert [row["name"] for row in listed["failed"]] == ["typo"]
 
@@ -234,6 +236,16 @@ def test_registering_something_that_is_not_a_provider_is_named(register):
     register(NotAProvider(), "odd-plugin")
     result = CliRunner().invoke(cli, ["sync", "-n", "-f", str(EXAMPLE)])
     assert result.exit_code == 2 and "plugin 'odd-plugin': provider 'odd'" in result.stderr
+
+
+def test_a_class_registered_as_a_plugin_is_checked_like_an_instance():
+    class AsClass:
+        @hookimpl
+        def calsync_adjust_plan(self, followups):
+            return None
+
+    pm.register(AsClass, "as-class")  # pluggy drops ``self``; so does the check
+    pm.unregister(AsClass)
 
 
 def test_registering_a_misspelt_hook_in_process_raises_too():
