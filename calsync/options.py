@@ -124,12 +124,27 @@ def _checked(where: str, option: Option, value: Any, base: Path, fail: Callable[
     if isinstance(value, str) and "\x00" in value:
         raise fail(f"{where}: contains a NUL character")
     if option.url and isinstance(value, str):
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise fail(f"{where}: expected an http:// or https:// URL with a host, got {shown}")
+        problem = url_problem(value)
+        if problem:
+            raise fail(f"{where}: {problem}")
     if option.path and isinstance(value, str):
         return str(resolve_path(value, base, lambda message: fail(f"{where}: {message}")))
     return value
+
+
+def url_problem(text: str) -> str | None:
+    """What is wrong with a web address (a bare host name means https), or None."""
+    text = text.strip()
+    if not text or any(ord(char) <= 32 or ord(char) == 127 for char in text):
+        return f'expected a web address such as "https://dav.example.com/", got {text!r}'
+    try:
+        parts = urlsplit(text if "://" in text else "https://" + text)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number or out of range
+    except ValueError as exc:
+        return f"{text!r} is not a web address ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"expected an http:// or https:// address with a host, got {text!r}"
+    return None
 
 
 def _has_type(value: Any, kinds: tuple[type, ...]) -> bool:
