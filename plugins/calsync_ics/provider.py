@@ -43,6 +43,7 @@ class IcsProvider(Provider):
         if not path:
             raise ProviderError(f"targets.{target.name}: the ics provider needs 'path' (a .ics file)")
         self.path = Path(path).expanduser()
+        self._raw = b""  # the file as _load last read it
 
     def describe(self) -> str:
         return str(self.path)
@@ -56,7 +57,7 @@ class IcsProvider(Provider):
             return None
         if self.path.is_dir():
             raise ProviderError(f'{self.path}: is a folder; the ics provider writes one file (use provider = "vdir")')
-        data = self.path.read_bytes()
+        data = self._raw = self.path.read_bytes()  # kept: the user's components are written back from these bytes
         if not data.strip():
             return None
         try:
@@ -175,7 +176,7 @@ class IcsProvider(Provider):
         data = calendar.to_ical()
         if kept:
             # Re-serializing would reorder and refold the user's components: splice in their original bytes.
-            theirs = b"".join(block for name, block in _blocks(self.path.read_bytes()) if _foreign(name, block))
+            theirs = b"".join(block for name, block in _blocks(self._raw) if _foreign(name, block))
             end = data.rindex(b"END:VCALENDAR")
             data = data[:end] + theirs + data[end:]
         try:
