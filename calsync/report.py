@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +90,9 @@ def sync_summary(report: SyncReport) -> str:
 
 def plugins_table(found: dict[str, Any]) -> str:
     """``calsync plugins`` for people: one block per plugin, its providers and their options, then the failures."""
+    from calsync.options import GENERIC_OPTIONS
+
+    generic = ", ".join(option.name for option in GENERIC_OPTIONS)
     lines = []
     for row in found["plugins"]:
         origin = "bundled" if row["bundled"] else "third-party"
@@ -96,10 +100,12 @@ def plugins_table(found: dict[str, Any]) -> str:
         lines.append(f"{row['name']}  [{origin}]  {dist}")
         lines.append(f"  hooks: {', '.join(row['hooks']) or '-'}")
         for provider in row["providers"]:
-            lines.append(f"  provider {provider['name']!r}:")
+            lines.append(f"  provider {provider['name']!r} (and the options every target has: {generic}):")
             for option in provider["options"]:
+                if option["name"] in generic:
+                    continue
                 flags = [flag for flag in ("required", "path", "secret") if option[flag]]
-                default = "" if option["default"] is None else f" = {option['default']!r}"
+                default = "" if option["default"] is None else f" = {json.dumps(option['default'])}"
                 choices = f" ({' | '.join(map(str, option['choices']))})" if option["choices"] else ""
                 extra = f" [{', '.join(flags)}]" if flags else ""
                 lines.append(f"    {option['name']}: {option['type']}{default}{choices}{extra}  {option['help']}")
