@@ -100,7 +100,6 @@ def test_create_list_update_delete(provider, google_emulator):
     listed = provider.list_items()
     assert listed == [RemoteItem(item.uid, written.href, written.etag)]
     ev = google_emulator.events()[0]
-    assert ev["iCalUID"] == item.uid
     assert ev["start"]["timeZone"] == "America/Chicago"
     assert ev["reminders"] == {"useDefault": False, "overrides": [{"method": "popup", "minutes": 0}]}
     assert ev["extendedProperties"]["private"] == {
@@ -191,13 +190,16 @@ def test_todo_is_refused():
 # --- request budget --------------------------------------------------------------------------------------------
 
 
-def test_first_sync_of_200_is_one_batch_and_resync_is_one_request(provider, google_emulator):
+def test_first_sync_of_200_is_one_listing_and_paced_batches_and_resync_is_one_request(provider, google_emulator):
     _rendered, known, token = first_sync(provider, 200)
-    writes = [entry for entry in google_emulator.log if entry.batch]
-    assert len(writes) == 1 and writes[0].parts == 200
-    assert all(method == "POST" for method, _ in writes[0].sub)
-    assert len(google_emulator.log) == 1  # a first sync needs no listing: the ids are known
-    assert token is None
+    listing, *writes = google_emulator.log
+    assert not listing.batch and listing.query["privateExtendedProperty"] == ["calsync=1"]
+    assert [entry.parts for entry in writes] == [50, 50, 50, 50]
+    assert all(method == "POST" for entry in writes for method, _ in entry.sub)
+    # 500 calls a minute: the first batch goes at once, each next one when 50 more calls fit (6 s later).
+    gaps = [b.at - a.at for a, b in zip(writes, writes[1:], strict=False)]
+    assert all(gap >= 6.0 - 1e-6 for gap in gaps) and sum(gaps) < 19
+    assert token is not None
     refreshed = provider.scan(known, token)
     assert refreshed.items == known
     google_emulator.clear_log()
@@ -206,6 +208,7 @@ def test_first_sync_of_200_is_one_batch_and_resync_is_one_request(provider, goog
     assert len(google_emulator.log) == 1
     (entry,) = google_emulator.log
     assert "syncToken" in entry.query and "privateExtendedProperty" not in entry.query
+    assert entry.query["showDeleted"] == ["true"]
     assert len(calendar_state(google_emulator)) == 200
 
 
@@ -213,6 +216,14 @@ def test_batches_hold_at_most_batch_size_calls(google_emulator, tmp_path):
     provider = GoogleProvider(make_target(google_emulator, tmp_path, batch_size=40))
     first_sync(provider, 100)
     assert [e.parts for e in google_emulator.log if e.batch] == [40, 40, 20]
+
+
+def test_bad_pacing_options_are_one_line_errors(google_emulator, tmp_path):
+    from calsync.errors import UserError
+
+    for key, value in (("batch_size", 0), ("batch_size", 1001), ("calls_per_minute", "fast"), ("max_retries", -1)):
+        with pytest.raises(UserError, match=rf"targets\.g\.{key}: expected a number"):
+            GoogleProvider(make_target(google_emulator, tmp_path, **{key: value}))
 
 
 def test_incremental_scan_applies_the_delta(provider, google_emulator):
@@ -276,33 +287,66 @@ def test_only_failed_sub_requests_are_retried(provider, google_emulator):
     google_emulator.inject("503", scope="part", count=3)
     outcomes = list(provider.apply([Create(i.uid, i) for i in rendered]))
     assert all(o.error is None for o in outcomes)
-    assert [e.parts for e in google_emulator.log if e.batch] == [10, 3]
+    first, *retries = [e.parts for e in google_emulator.log if e.batch]
+    assert first == 10 and sum(retries) == 3  # each failed call again, on its own backoff
 
 
 def test_retry_after_is_honoured(provider, google_emulator):
-    slept = []
-    provider.sleep = slept.append
     provider.scan({}, None)
+    google_emulator.clear_log()
     google_emulator.inject("429", retry_after="3")
     list(provider.apply([Create(i.uid, i) for i in items(2)]))
-    assert slept and slept[0] >= 3
+    first, second = google_emulator.log
+    assert second.at - first.at >= 3
 
 
-@pytest.mark.parametrize("kind", ["quotaExceeded", "forbidden"])
-def test_permanent_403_is_not_retried(provider, google_emulator, kind):
+def test_a_failed_call_is_retried_alone_after_its_backoff(provider, google_emulator):
+    rendered = items(6)
+    provider.scan({}, None)
+    google_emulator.clear_log()
+    google_emulator.inject("userRateLimitExceeded", scope="part", count=1)
+    outcomes = list(provider.apply([Create(i.uid, i) for i in rendered]))
+    assert [o.error for o in outcomes] == [None] * 6
+    first, retry = google_emulator.log
+    assert (first.parts, retry.parts) == (6, 1)
+    assert retry.at - first.at >= provider.backoff_base / 2  # its own backoff, not an immediate burst
+
+
+def test_usage_limits_stop_the_sync_cleanly_after_reporting_what_was_written(provider, google_emulator):
+    from calsync_google.provider import WritesPaused
+
     rendered = items(3)
     provider.scan({}, None)
     google_emulator.clear_log()
-    google_emulator.inject(kind, scope="part")
+    google_emulator.inject("quotaExceeded", scope="part")
+    outcomes = []
+    with pytest.raises(WritesPaused, match="paused writes.*next sync continues") as info:
+        for outcome in provider.apply([Create(i.uid, i) for i in rendered]):
+            outcomes.append(outcome)
+    assert "\n" not in str(info.value)
+    assert len(outcomes) == 2 and all(o.error is None for o in outcomes)
+    assert len(calendar_state(google_emulator)) == 2
+    assert len([e for e in google_emulator.log if e.batch]) == 1  # not retried
+
+
+def test_a_forbidden_item_is_refused_alone(provider, google_emulator):
+    from calsync.errors import ItemRefused
+
+    rendered = items(3)
+    provider.scan({}, None)
+    google_emulator.clear_log()
+    google_emulator.inject("forbidden", scope="part")
     outcomes = list(provider.apply([Create(i.uid, i) for i in rendered]))
     errors = [o.error for o in outcomes if o.error is not None]
-    assert len(errors) == 1 and isinstance(errors[0], ProviderError)
+    assert len(errors) == 1 and isinstance(errors[0], ItemRefused) and errors[0].status == 403
+    assert errors[0].href == event_id(outcomes[0].action.uid)
     assert len([e for e in google_emulator.log if e.batch]) == 1
     assert len(calendar_state(google_emulator)) == 2
 
 
 def test_bad_request_is_reported_not_retried(provider, google_emulator, monkeypatch):
     import calsync_google.provider as module
+    from calsync.errors import ItemRefused
 
     (item,) = items(1)
     real = module.to_event
@@ -310,7 +354,8 @@ def test_bad_request_is_reported_not_retried(provider, google_emulator, monkeypa
     provider.scan({}, None)
     google_emulator.clear_log()
     (outcome,) = provider.apply([Create(item.uid, item)])
-    assert isinstance(outcome.error, ProviderError) and "colour" in str(outcome.error)
+    assert isinstance(outcome.error, ItemRefused) and "colour" in str(outcome.error)
+    assert outcome.error.status == 400
     assert len(google_emulator.log) == 1
 
 
