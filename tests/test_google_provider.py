@@ -4,6 +4,7 @@ budget, faults, credentials, and end to end through `calsync sync`."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import stat
@@ -197,7 +198,7 @@ def test_first_sync_of_200_is_one_listing_and_paced_batches_and_resync_is_one_re
     assert [entry.parts for entry in writes] == [50, 50, 50, 50]
     assert all(method == "POST" for entry in writes for method, _ in entry.sub)
     # 500 calls a minute: the first batch goes at once, each next one when 50 more calls fit (6 s later).
-    gaps = [b.at - a.at for a, b in zip(writes, writes[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(writes)]
     assert all(gap >= 6.0 - 1e-6 for gap in gaps) and sum(gaps) < 19
     assert token is not None
     refreshed = provider.scan(known, token)
@@ -320,7 +321,7 @@ def test_usage_limits_stop_the_sync_cleanly_after_reporting_what_was_written(pro
     google_emulator.clear_log()
     google_emulator.inject("quotaExceeded", scope="part")
     outcomes = []
-    with pytest.raises(WritesPaused, match="paused writes.*next sync continues") as info:
+    with pytest.raises(WritesPaused, match=r"paused writes.*next sync continues") as info:
         for outcome in provider.apply([Create(i.uid, i) for i in rendered]):
             outcomes.append(outcome)
     assert "\n" not in str(info.value)
@@ -679,3 +680,224 @@ def test_e2e_lost_state_does_not_duplicate(gws):
     gws.emulator.clear_log()
     gws.sync_json()
     assert len(gws.emulator.log) == 1
+
+
+# --- what real accounts do: quotas, tombstones, a lost state, OAuth (emulator modes) ------------------------------
+
+
+def sync_many(google_emulator, tmp_path, count: int, **options):
+    """A first sync of ``count`` follow-ups through the engine; returns the report, the provider and the items."""
+    from calsync.sync.engine import sync_target
+
+    target = make_target(google_emulator, tmp_path, **options)
+    provider = GoogleProvider(target)
+    report = sync_target(target, many_followups(count), provider=provider, state_dir=tmp_path / "state")
+    return report, provider
+
+
+def test_writes_are_paced_under_the_per_user_quota(google_emulator, tmp_path):
+    quota = google_emulator.enforce_quota(user_per_minute=120)
+    started = google_emulator.clock.now()
+    report, _ = sync_many(google_emulator, tmp_path, 150, calls_per_minute=100, batch_size=10)
+    elapsed = google_emulator.clock.now() - started
+    assert quota.refused == 0  # no call answered rateLimitExceeded
+    assert len(report.created) == 150 and len(calendar_state(google_emulator)) == 150
+    assert [e.parts for e in google_emulator.log if e.batch] == [10] * 15
+    lower_bound = (150 - 10) / 100 * 60  # the first batch goes at once, then 100 calls a minute
+    assert lower_bound <= elapsed <= 1.1 * lower_bound
+
+
+def test_calls_over_the_calendars_write_rate_are_retried_until_written(google_emulator, tmp_path):
+    import random
+
+    quota = google_emulator.enforce_quota(calendar_writes=20, calendar_window=10.0)
+    target = make_target(google_emulator, tmp_path, backoff_base=1.0)
+    provider = GoogleProvider(target)
+    provider.rng = random.Random(7)
+    rendered = items(100)
+    provider.scan({}, None)
+    outcomes = list(provider.apply([Create(i.uid, i) for i in rendered]))
+    assert quota.refused > 0  # the mode did bite
+    assert [o.error for o in outcomes] == [None] * 100  # nothing failed to the user
+    assert calendar_state(google_emulator) == {i.uid: ("confirmed", 0) for i in rendered}
+    assert len(google_emulator.events(deleted=True)) == 100  # nothing duplicated
+
+
+def test_usage_limit_lockout_stops_the_sync_and_the_next_one_continues(gws):
+    mine = gws.emulator.user_insert(
+        "primary", {"summary": "Dentist", "start": {"date": "2026-11-30"}, "end": {"date": "2026-12-01"}}
+    )
+    planned = {row["uid"] for row in gws.plan() if row["status"] == "planned"}
+    assert len(planned) >= 3
+    gws.emulator.lock_writes_after(2)
+    out = gws.run("sync", expect=2)
+    assert "Google has paused writes to calendar 'primary'" in out and "next sync continues" in out
+    assert "Traceback" not in out and "daily" not in out
+    assert len(remote(gws)) == 2
+    gws.emulator.clock.sleep(3 * 3600)  # the lockout ends
+    report = gws.sync_json()[0]
+    assert report["created"] == len(planned) - 2 and not report["conflicts"]
+    events = remote(gws)
+    assert set(events) == planned and len(gws.emulator.events(deleted=True)) == len(planned) + 1
+    assert all(ev["status"] == "confirmed" for ev in events.values())
+    (dentist,) = [e for e in gws.emulator.events() if e["id"] == mine["id"]]
+    assert dentist["etag"] == mine["etag"]
+
+
+def live_ids(ws, uid: str) -> list[str]:
+    return [
+        e["id"]
+        for e in ws.emulator.events()
+        if (e.get("extendedProperties") or {}).get("private", {}).get("uid") == uid
+    ]
+
+
+@pytest.mark.parametrize("tombstone", ["refuse_restore", "purged"])
+def test_a_tombstone_google_will_not_revive_moves_the_follow_up_to_a_fresh_id(gws, tombstone):
+    from calsync_google.events import marked_generation
+
+    gws.sync_json()
+    check_in = gws.by_kind()["check_in"][0]["uid"]
+    old_id = event_id(check_in)
+    gws.emulator.user_delete("primary", old_id)
+    gws.sync_json()  # the user's deletion sticks while nothing changes
+    if tombstone == "purged":
+        gws.emulator.purge("primary", old_id)  # weeks later: get 404, the id still taken
+    else:
+        gws.emulator.refuse_restore = True
+    gws.write_interviews(event("2026-11-25", "extended", "2026-12-04"))  # its due time changes: it comes back
+    report = gws.sync_json()[0]
+    assert not report["conflicts"] and report["created"] + report["updated"] >= 1
+    (new_id,) = live_ids(gws, check_in)
+    assert new_id == event_id(check_in, 1) != old_id
+    back = next(e for e in gws.emulator.events() if e["id"] == new_id)
+    assert back["start"]["dateTime"].startswith("2026-12-07") and marked_generation(back) == 1
+    assert old_id not in {e["id"] for e in gws.emulator.events()}  # the tombstone stays a tombstone
+    gws.emulator.clear_log()
+    again = gws.sync_json()[0]
+    assert again["created"] == again["updated"] == 0 and len(gws.emulator.log) == 1
+    # A lost state later: the listing adopts the new id, nothing is inserted or duplicated.
+    import shutil
+
+    shutil.rmtree(gws.state)
+    gws.sync_json()
+    assert live_ids(gws, check_in) == [new_id]
+    assert not any(method == "POST" for e in gws.emulator.log if e.batch for method, _ in e.sub)
+
+
+def test_first_sync_after_state_loss_adopts_with_one_listing_and_keeps_deletions(gws):
+    import shutil
+
+    mine = gws.emulator.user_insert(
+        "primary", {"summary": "Dentist", "start": {"date": "2026-11-30"}, "end": {"date": "2026-12-01"}}
+    )
+    gws.sync_json()
+    kinds = gws.by_kind()
+    deleted = kinds["check_in"][0]["uid"]
+    gws.emulator.user_delete("primary", event_id(deleted))
+    before = remote(gws)
+    shutil.rmtree(gws.state)
+    gws.emulator.clear_log()
+    gws.sync_json()
+    listings = [e for e in gws.emulator.log if not e.batch]
+    calls = [sub for e in gws.emulator.log if e.batch for sub in e.sub]
+    assert listings[0].query["privateExtendedProperty"] == ["calsync=1"]
+    assert not any(method in ("POST", "GET") for method, _ in calls)  # no insert, no get: adopted by the listing
+    assert len(calls) <= len(before) - 1  # at most one update per adopted event
+    after = remote(gws)
+    assert after.keys() == before.keys() and len(gws.emulator.events(deleted=True)) == len(before) + 1
+    assert after[deleted]["status"] == "cancelled"  # the user's deletion stays
+    for _ in range(2):
+        gws.emulator.clear_log()
+        report = gws.sync_json()[0]
+        assert report["created"] == report["updated"] == 0 and len(gws.emulator.log) == 1
+        assert remote(gws)[deleted]["status"] == "cancelled"
+    (dentist,) = [e for e in gws.emulator.events() if e["id"] == mine["id"]]
+    assert dentist["etag"] == mine["etag"]
+
+
+def test_etag_drift_is_reported_as_a_changed_event(provider, google_emulator):
+    (item,) = items(1)
+    written = provider.create(item)
+    google_emulator.drift_etags("primary", [written.href])
+    (ev,) = google_emulator.events()
+    assert ev["etag"] != written.etag and ev["summary"] == str(item.component["SUMMARY"])
+    with pytest.raises(PreconditionFailed):
+        provider.update(written.href, item, written.etag)
+    assert provider.list_items() == [RemoteItem(item.uid, written.href, ev["etag"])]
+
+
+def test_insert_sends_the_id_alone(gws):
+    gws.emulator.strict_ids = True  # rejects id together with iCalUID, as Google documents them as alternatives
+    report = gws.sync_json()[0]
+    planned = {row["uid"] for row in gws.plan() if row["status"] == "planned"}
+    assert report["created"] == len(planned) and set(remote(gws)) == planned
+
+
+def test_scopes_are_the_narrowest_that_cover_every_call(tmp_path):
+    from google_emulator import discovery_document
+
+    from calsync_google.auth import APP_CREATED, CALENDAR_LIST_READONLY, EVENTS_OWNED, scopes
+
+    def target(**options):
+        return Target("g", "google", options)
+
+    assert scopes(target()) == [EVENTS_OWNED]
+    assert scopes(target(calendar="abc@group.calendar.google.com")) == [EVENTS_OWNED]
+    assert scopes(target(calendar="Follow-ups")) == [EVENTS_OWNED, CALENDAR_LIST_READONLY]
+    assert scopes(target(calendar="Follow-ups", create=True)) == [APP_CREATED, CALENDAR_LIST_READONLY]
+    resources = discovery_document()["resources"]
+    known = discovery_document()["auth"]["oauth2"]["scopes"]
+    events = ["insert", "update", "get", "list", "delete"]
+    for options, calls in [
+        ({}, [("events", m) for m in events]),
+        ({"calendar": "Follow-ups"}, [("events", m) for m in events] + [("calendarList", "list")]),
+        (
+            {"calendar": "Follow-ups", "create": True},
+            [("events", m) for m in events] + [("calendarList", "list"), ("calendars", "insert")],
+        ),
+    ]:
+        chosen = scopes(target(**options))
+        assert all(scope in known for scope in chosen)
+        for resource, method in calls:
+            allowed = resources[resource]["methods"][method]["scopes"]
+            assert any(scope in allowed for scope in chosen), (options, resource, method)
+        assert "https://www.googleapis.com/auth/calendar" not in chosen
+
+
+def browse(url: str) -> None:
+    """A browser that consents: follows the emulator's redirect to calsync's local port (in a thread, as the
+    flow waits for the redirect only after opening the browser)."""
+    import threading
+    import urllib.request
+
+    threading.Thread(target=lambda: urllib.request.urlopen(url, timeout=10).read(), daemon=True).start()
+
+
+def test_a_second_auth_still_gets_a_refresh_token(gws, monkeypatch):
+    import webbrowser
+
+    from calsync_google.auth import EVENTS_OWNED
+
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the emulator's token endpoint is plain http
+    monkeypatch.setattr(
+        webbrowser, "get", lambda *a, **k: type("B", (), {"open": lambda self, url, **kw: browse(url)})()
+    )
+    emu = gws.emulator
+    secrets = gws.root / "client.json"
+    secrets.write_text(json.dumps({"installed": {"client_id": "desk", "client_secret": "s",
+                                                 "auth_uri": emu.url + "auth", "token_uri": emu.url + "token",
+                                                 "redirect_uris": ["http://localhost"]}}))  # fmt: skip
+    token = gws.root / "second-token.json"
+    gws.config.write_text(
+        gws.config.read_text()
+        + f'\n[targets.h]\nprovider = "google"\nclient_secrets = "{secrets}"\ntoken_file = "{token}"\n'
+    )
+    for _ in range(2):  # a second machine, or a token file lost: Google gives a refresh token only on consent
+        token.unlink(missing_ok=True)
+        gws.run("auth", "h")
+        stored = json.loads(token.read_text())
+        assert stored["refresh_token"] in emu.refresh_tokens
+    assert [r.get("prompt") for r in emu.auth_requests] == ["consent", "consent"]
+    assert emu.auth_requests[0]["scope"] == EVENTS_OWNED
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600
