@@ -169,3 +169,36 @@ def _reminders(component: icalendar.Component, alarm_minutes: int | None) -> dic
             minutes.append(int((-trigger.dt).total_seconds() // 60))
     clamped = sorted({max(0, min(MAX_REMINDER_MINUTES, m)) for m in minutes})
     return {"useDefault": False, "overrides": [{"method": "popup", "minutes": m} for m in clamped[:5]]}
+
+
+def same_content(event: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Whether a stored event already says everything ``body`` (from :func:`to_event`) would write: the same
+    summary, description, location, times, status, reminders, transparency and private properties, and a
+    SEQUENCE at least as high. Times compare as instants (Google may give them in another offset)."""
+    for key in ("summary", "description", "location", "status"):
+        if (event.get(key) or "") != (body.get(key) or ""):
+            return False
+    if (event.get("transparency") or "opaque") != (body.get("transparency") or "opaque"):
+        return False
+    if int(event.get("sequence") or 0) < int(body.get("sequence") or 0):
+        return False
+    if private_props(event) != private_props(body):
+        return False
+    if (event.get("reminders") or {}) != body.get("reminders"):
+        return False
+    return all(_same_time(event.get(edge) or {}, body[edge]) for edge in ("start", "end"))
+
+
+def _same_time(stored: dict[str, str], sent: dict[str, str]) -> bool:
+    if "date" in sent:
+        return stored.get("date") == sent["date"] and not stored.get("dateTime")
+    if sent.get("timeZone") and stored.get("timeZone") != sent["timeZone"]:
+        return False
+    try:
+        ours = datetime.fromisoformat(sent["dateTime"].replace("Z", "+00:00"))
+        theirs = datetime.fromisoformat(str(stored.get("dateTime", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if (ours.tzinfo is None) != (theirs.tzinfo is None):
+        return False
+    return ours == theirs

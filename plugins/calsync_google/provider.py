@@ -54,7 +54,15 @@ from calsync.provider import (
     Written,
 )
 from calsync_google import auth
-from calsync_google.events import MARK_FILTER, event_id, is_ours, marked_generation, marked_uid, to_event
+from calsync_google.events import (
+    MARK_FILTER,
+    event_id,
+    is_ours,
+    marked_generation,
+    marked_uid,
+    same_content,
+    to_event,
+)
 from calsync_google.pacing import Clock, Pacer, SystemClock, backoff
 
 GOOGLE_ROOT = "https://www.googleapis.com/"
@@ -62,6 +70,11 @@ RETRYABLE_403 = {"rateLimitExceeded", "userRateLimitExceeded"}
 #: 403 reasons that concern every call to the target, not one item: stop the target at once.
 WHOLE_TARGET_403 = {"dailyLimitExceeded", "insufficientPermissions", "accessNotConfigured", "requiredAccessLevel"}
 LIST_FIELDS = "items(id,etag,status,iCalUID,extendedProperties),nextPageToken,nextSyncToken"
+#: A full listing also reads what calsync writes, so an event it adopts needs no rewrite when it already says that.
+FULL_LIST_FIELDS = (
+    "items(id,etag,status,iCalUID,extendedProperties,summary,description,location,start,end,sequence,reminders,"
+    "transparency),nextPageToken,nextSyncToken"
+)
 PAGE_SIZE = 2500  # Google's maximum for events.list
 #: How many fresh ids one item may move through in one sync before it is reported as refused.
 MAX_GENERATION_MOVES = 3
@@ -152,8 +165,10 @@ class GoogleProvider(Provider):
         self._http: Any = None
         self._creds: Any = None
         self._saved_token: str | None = None
-        # Ids of our events a listing of a calendar unknown to the state found deleted: the user deleted them.
+        # What a listing of a calendar unknown to the state found: ids of our events deleted there (by the user),
+        # and our live events as they are (href -> event), so that one already saying what we would write stays.
         self._deleted_seen: set[str] = set()
+        self._adopted: dict[str, dict[str, Any]] = {}
 
     # --- plumbing ---------------------------------------------------------------------------------------------
 
@@ -404,6 +419,8 @@ class GoogleProvider(Provider):
                 if adopting and event.get("status") == "cancelled":
                     self._deleted_seen.add(str(event.get("id", "")))
                 continue
+            if adopting:
+                self._adopted[remote.href] = event
             current = items.get(uid)
             if current is None or marked_generation(event) >= self._generation_of(uid, current.href):
                 items[uid] = remote
@@ -420,17 +437,14 @@ class GoogleProvider(Provider):
     def _list(self, cal: str, sync_token: str | None) -> tuple[list[dict[str, Any]], str | None]:
         svc = self.service()
         # Deleted events too: with a token they say what the user deleted; without, which ids are taken.
-        params: dict[str, Any] = {
-            "calendarId": cal,
-            "maxResults": PAGE_SIZE,
-            "fields": LIST_FIELDS,
-            "showDeleted": True,
-        }
+        params: dict[str, Any] = {"calendarId": cal, "maxResults": PAGE_SIZE, "showDeleted": True}
         if sync_token:
             # Google refuses privateExtendedProperty with syncToken: the changes are filtered here instead.
             params["syncToken"] = sync_token
+            params["fields"] = LIST_FIELDS
         else:
             params["privateExtendedProperty"] = MARK_FILTER
+            params["fields"] = FULL_LIST_FIELDS
         events: list[dict[str, Any]] = []
         page: str | None = None
         while True:
@@ -512,6 +526,10 @@ class GoogleProvider(Provider):
             return self._insert_step(action, cal, generation, 0)
         if isinstance(action, Update):
             body = to_event(action.item, alarm_minutes=self.alarm_minutes, generation=self.generation(action.uid))
+            there = self._adopted.get(action.href)
+            if there is not None and there.get("etag") == action.etag and same_content(there, body):
+                # Adopted after a lost state, and it already is what this update would write: no call.
+                return Outcome(action, written=Written(action.href, action.etag))
             return self._update_step(action, cal, action.href, body, action.etag)
         return self._delete_step(action, cal)
 
