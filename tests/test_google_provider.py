@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from factories import many_followups
 from filetargets import Workspace, event
+from hypothesis import given
+from hypothesis import strategies as st
 
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
 from calsync.provider import Create, RemoteItem, Target, Update
@@ -920,3 +922,15 @@ def test_a_second_auth_still_gets_a_refresh_token(gws, monkeypatch):
     assert [r.get("prompt") for r in emu.auth_requests] == ["consent", "consent"]
     assert emu.auth_requests[0]["scope"] == EVENTS_OWNED
     assert stat.S_IMODE(token.stat().st_mode) == 0o600
+
+
+@given(uid=st.text(min_size=1, max_size=300), a=st.integers(0, 1000), b=st.integers(0, 1000))
+def test_event_ids_are_valid_stable_and_one_per_generation(uid, a, b):
+    import hashlib
+    import re
+
+    assert re.fullmatch(r"[a-v0-9]{52}", event_id(uid, a))  # Google's alphabet for client-chosen ids
+    assert (event_id(uid, a) == event_id(uid, b)) == (a == b)
+    # Generation 0 is the id every event written before generations existed has.
+    legacy = base64.b32hexencode(hashlib.sha256(uid.encode()).digest()).decode().rstrip("=").lower()
+    assert event_id(uid, 0) == event_id(uid) == legacy
