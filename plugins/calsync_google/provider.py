@@ -44,6 +44,7 @@ from calsync.provider import (
     Action,
     Create,
     Delete,
+    Fetched,
     Item,
     Outcome,
     Provider,
@@ -57,6 +58,7 @@ from calsync_google import auth
 from calsync_google.events import (
     MARK_FILTER,
     event_id,
+    from_event,
     is_ours,
     marked_generation,
     marked_uid,
@@ -140,6 +142,7 @@ class GoogleProvider(Provider):
     # silently turned into an event.
     supports_todo = False
     create_reconciles = True  # event ids derive from UIDs and outlive deletion: a 409 is reconciled
+    can_read = True
     #: Where a new provider reads the time and waits; tests hand it the emulator's clock.
     clock_factory: ClassVar[Callable[[], Clock]] = SystemClock
 
@@ -372,6 +375,19 @@ class GoogleProvider(Provider):
         self.state["generations"] = generations
 
     # --- reading ------------------------------------------------------------------------------------------------
+
+    def read(self, href: str) -> Fetched:
+        cal = self.calendar_id()
+        try:
+            event = self.call(lambda: self.service().events().get(calendarId=cal, eventId=href))
+        except CallFailed as exc:
+            if exc.failure.status in (404, 410):
+                raise NotFound(href) from None
+            raise ProviderError(f"Google Calendar: cannot read event {href}: {exc}") from None
+        uid = marked_uid(event)
+        if uid is None or event.get("status") == "cancelled":
+            raise NotFound(href)  # deleted (Google keeps it, cancelled), or not calsync's
+        return Fetched(href, from_event(event, uid), event.get("etag"))
 
     def list_items(self) -> list[RemoteItem]:
         return list(self._full_scan(self.calendar_id(), {}, adopting=False).items.values())
