@@ -2,8 +2,8 @@
 
 Google counts every call inside a batch request against the per-user quota (about 600 a minute) and refuses calls
 beyond it with 403 ``rateLimitExceeded``. The pacer lets at most ``burst`` calls go at once and refills at
-``per_minute``; with ``burst`` = the batch size and a rate below the quota, no 60-second window ever holds more
-than ``per_minute + burst`` calls.
+``per_minute``; with ``burst`` = the batch size (at most a tenth of the rate) no 60-second window ever holds more
+than 1.1 x ``per_minute`` calls: 550 at the default 500.
 """
 
 from __future__ import annotations
@@ -50,6 +50,11 @@ class Pacer:
             self.clock.sleep(wait)
             self._refill()
         self.tokens -= need
+
+    def drain(self) -> None:
+        """Google refused calls for rate: someone else may be spending the same quota. Start the bucket over."""
+        self._refill()
+        self.tokens = min(self.tokens, 0.0)
 
     def _refill(self) -> None:
         now = self.clock.now()

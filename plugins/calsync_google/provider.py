@@ -98,6 +98,10 @@ class Failure:
         return self.status == 403 and self.reason in RETRYABLE_403
 
     @property
+    def rate_limited(self) -> bool:
+        return self.status == 429 or (self.status == 403 and self.reason in RETRYABLE_403)
+
+    @property
     def paused(self) -> bool:
         """Calendar usage limits: Google makes the calendar read-only for hours; retrying now cannot help."""
         return self.status == 403 and (self.reason == "quotaExceeded" or "usage limits" in self.message.lower())
@@ -156,8 +160,9 @@ class GoogleProvider(Provider):
         self.backoff_base = _option(target, "backoff_base", 1.0, 0.0, 3600.0)
         self.max_backoff = _option(target, "max_backoff", 64.0, 0.0, 3600.0)
         self.max_retries = _option(target, "max_retries", 6, 0, 100, int)
-        self.batch_size = _option(target, "batch_size", 50, 1, 1000, int)
         self.calls_per_minute = _option(target, "calls_per_minute", 500, 1, 1_000_000)
+        # A batch is at most six seconds' worth of calls: one batch sent at once never bursts over the quota.
+        self.batch_size = min(_option(target, "batch_size", 50, 1, 1000, int), max(1, int(self.calls_per_minute // 10)))
         self.timeout = _option(target, "timeout", 60.0, 1.0, 3600.0)
         endpoint = opt("api_endpoint")
         self.api_root = (str(endpoint).rstrip("/") + "/") if endpoint else GOOGLE_ROOT
@@ -259,6 +264,11 @@ class GoogleProvider(Provider):
             return ProviderError(
                 f"target {name!r}: the project's daily Calendar API quota is used up; try again tomorrow, "
                 "or raise the quota in the Google Cloud console"
+            )
+        if failure.status == 403 and failure.reason == "insufficientPermissions":
+            return ProviderError(
+                f"target {name!r}: the authorization lacks a scope this calendar needs (calsync's own scopes reach "
+                f"only calendars it created when create = true): run `calsync auth {name}` again"
             )
         if failure.status == 403 and failure.reason in WHOLE_TARGET_403:
             return ProviderError(
@@ -512,7 +522,10 @@ class GoogleProvider(Provider):
                 continue
             chunk = [ready.popleft() for _ in range(min(len(ready), self.batch_size))]
             stop: ProviderError | None = None
-            for step, response, failure in self._batch(chunk):
+            answers = self._batch(chunk)
+            if any(failure is not None and failure.rate_limited for _, _, failure in answers):
+                self.pacer.drain()
+            for step, response, failure in answers:
                 if failure is not None and failure.retryable and step.attempts < self.max_retries:
                     due = self.clock.now() + self._delay(step.attempts, failure.retry_after)
                     step.attempts += 1
@@ -534,20 +547,27 @@ class GoogleProvider(Provider):
 
     def _first_step(self, action: Action) -> _Step | Outcome:
         cal = self.calendar_id()
+        if isinstance(action, Delete):
+            return self._delete_step(action, cal)
+        generation = self.generation(action.uid)
+        try:
+            body = to_event(action.item, alarm_minutes=self.alarm_minutes, generation=generation)
+        except ProviderError as exc:
+            if action.item.component.name != "VEVENT":
+                raise  # a to-do target: nothing of it can go to Google
+            href = action.href if isinstance(action, Update) else event_id(action.uid, generation)
+            return Outcome(action, error=ItemRefused(href, str(exc)))  # this follow-up alone cannot be an event
         if isinstance(action, Create):
-            generation = self.generation(action.uid)
-            href = event_id(action.uid, generation)
-            if href in self._deleted_seen:
-                return Outcome(action, error=NotFound(href))  # deleted by the user: it stays deleted
+            if body["id"] in self._deleted_seen:
+                return Outcome(action, error=NotFound(body["id"]))  # deleted by the user: it stays deleted
             return self._insert_step(action, cal, generation, 0)
         if isinstance(action, Update):
-            body = to_event(action.item, alarm_minutes=self.alarm_minutes, generation=self.generation(action.uid))
             there = self._adopted.get(action.href)
             if there is not None and there.get("etag") == action.etag and same_content(there, body):
                 # Adopted after a lost state, and it already is what this update would write: no call.
                 return Outcome(action, written=Written(action.href, action.etag))
             return self._update_step(action, cal, action.href, body, action.etag)
-        return self._delete_step(action, cal)
+        raise TypeError(f"unknown action {action!r}")
 
     def _request(self, build: Callable[[Any], Any], etag: str | None = None) -> Callable[[], Any]:
         def make() -> Any:
