@@ -3,7 +3,9 @@
 Google counts every call inside a batch request against the per-user quota (about 600 a minute) and refuses calls
 beyond it with 403 ``rateLimitExceeded``. The pacer lets at most ``burst`` calls go at once and refills at
 ``per_minute``; with ``burst`` = the batch size (at most a tenth of the rate) no 60-second window ever holds more
-than 1.1 x ``per_minute`` calls: 550 at the default 500.
+than 1.1 x ``per_minute`` calls: 550 at the default 500. Refusals for rate halve the pace, quiet batches bring it
+back step by step (additive increase, multiplicative decrease), so an undocumented per-calendar write limit is
+found rather than hammered.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ class Pacer:
     """A token bucket: ``take(n)`` waits (on ``clock``) until ``n`` calls fit under the rate, then spends them."""
 
     def __init__(self, per_minute: float, burst: int, clock: Clock) -> None:
-        self.rate = per_minute / 60.0
+        self.configured = per_minute / 60.0
+        self.rate = self.configured
         self.capacity = float(max(1, burst))
         self.clock = clock
         self.tokens = self.capacity
@@ -51,10 +54,20 @@ class Pacer:
             self._refill()
         self.tokens -= need
 
-    def drain(self) -> None:
-        """Google refused calls for rate: someone else may be spending the same quota. Start the bucket over."""
+    @property
+    def per_minute(self) -> float:
+        return self.rate * 60.0
+
+    def slow_down(self) -> None:
+        """Google refused calls for rate (a calendar's own write limit, or another app spending the same quota):
+        halve the pace, down to a twentieth of the configured one, and start the bucket over."""
         self._refill()
+        self.rate = max(self.configured / 20, self.rate / 2)
         self.tokens = min(self.tokens, 0.0)
+
+    def settle(self) -> None:
+        """A batch went through without a rate refusal: creep back toward the configured pace."""
+        self.rate = min(self.configured, self.rate + self.configured / 20)
 
     def _refill(self) -> None:
         now = self.clock.now()

@@ -520,11 +520,14 @@ class GoogleProvider(Provider):
             if not ready:
                 self.clock.sleep(waiting[0][0] - now)
                 continue
-            chunk = [ready.popleft() for _ in range(min(len(ready), self.batch_size))]
+            size = min(self.batch_size, max(1, int(self.pacer.per_minute // 10)))  # the pace may have slowed
+            chunk = [ready.popleft() for _ in range(min(len(ready), size))]
             stop: ProviderError | None = None
             answers = self._batch(chunk)
             if any(failure is not None and failure.rate_limited for _, _, failure in answers):
-                self.pacer.drain()
+                self.pacer.slow_down()
+            else:
+                self.pacer.settle()
             for step, response, failure in answers:
                 if failure is not None and failure.retryable and step.attempts < self.max_retries:
                     due = self.clock.now() + self._delay(step.attempts, failure.retry_after)
