@@ -10,6 +10,7 @@ import os
 import stat
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -804,6 +805,23 @@ def test_a_tombstone_google_will_not_revive_moves_the_follow_up_to_a_fresh_id(gw
     gws.sync_json()
     assert live_ids(gws, check_in) == [new_id]
     assert not any(method == "POST" for e in gws.emulator.log if e.batch for method, _ in e.sub)
+
+
+def test_bringing_back_an_event_calsync_cancelled_moves_it_when_google_refuses(provider, google_emulator):
+    from calsync.render import with_status_cancelled
+
+    (item,) = items(1)
+    written = provider.create(item)
+    cancelled = with_status_cancelled(item, 1, datetime.now(UTC))
+    (gone,) = provider.apply([Update(item.uid, written.href, written.etag, cancelled)])
+    google_emulator.refuse_restore = True
+    back = replace(item, sequence=2)  # the follow-up is planned again
+    (outcome,) = provider.apply([Update(item.uid, written.href, gone.written.etag, back)])
+    assert isinstance(outcome.action, Update) and outcome.error is None
+    assert outcome.written.href == event_id(item.uid, 1) and provider.generation(item.uid) == 1
+    by_id = {e["id"]: e["status"] for e in google_emulator.events(deleted=True)}
+    assert by_id == {written.href: "cancelled", event_id(item.uid, 1): "confirmed"}
+    assert provider.scan({}, None).items[item.uid].href == event_id(item.uid, 1)
 
 
 def test_first_sync_after_state_loss_adopts_with_one_listing_and_keeps_deletions(gws):
