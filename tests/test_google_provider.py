@@ -19,6 +19,7 @@ from factories import many_followups
 from filetargets import Workspace, event
 from hypothesis import given
 from hypothesis import strategies as st
+from reliability import count
 
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
 from calsync.provider import Create, RemoteItem, Target, Update
@@ -724,6 +725,7 @@ def test_writes_are_paced_under_the_per_user_quota(google_emulator, tmp_path):
     report, _ = sync_many(google_emulator, tmp_path, 150, calls_per_minute=100, batch_size=10)
     elapsed = google_emulator.clock.now() - started
     assert quota.refused == 0  # no call answered rateLimitExceeded
+    count("google faults", "calls paced under the per-user quota", 150)
     assert len(report.created) == 150 and len(calendar_state(google_emulator)) == 150
     assert [e.parts for e in google_emulator.log if e.batch] == [10] * 15
     lower_bound = (150 - 10) / 100 * 60  # the first batch goes at once, then 100 calls a minute
@@ -744,6 +746,7 @@ def test_calls_over_the_calendars_write_rate_are_retried_until_written(google_em
     assert [o.error for o in outcomes] == [None] * 60  # nothing failed to the user
     assert calendar_state(google_emulator) == {i.uid: ("confirmed", 0) for i in rendered}
     assert len(google_emulator.events(deleted=True)) == 60  # nothing duplicated
+    count("google faults", "calls refused for a calendar's write rate, then written", quota.refused)
 
 
 def test_usage_limit_lockout_stops_the_sync_and_the_next_one_continues(gws):
@@ -765,6 +768,7 @@ def test_usage_limit_lockout_stops_the_sync_and_the_next_one_continues(gws):
     assert all(ev["status"] == "confirmed" for ev in events.values())
     (dentist,) = [e for e in gws.emulator.events() if e["id"] == mine["id"]]
     assert dentist["etag"] == mine["etag"]
+    count("google faults", "usage-limit lockouts survived")
 
 
 def live_ids(ws, uid: str) -> list[str]:
@@ -795,6 +799,7 @@ def test_a_tombstone_google_will_not_revive_moves_the_follow_up_to_a_fresh_id(gw
     assert back["start"]["dateTime"].startswith("2026-12-07")
     assert back["extendedProperties"]["private"]["generation"] == "1"
     assert old_id not in {e["id"] for e in gws.emulator.events()}  # the tombstone stays a tombstone
+    count("google faults", f"tombstones moved to a fresh id ({tombstone})")
     gws.emulator.clear_log()
     again = gws.sync_json()[0]
     assert again["created"] == again["updated"] == 0 and len(gws.emulator.log) == 1
