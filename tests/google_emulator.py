@@ -17,6 +17,7 @@ replace with a :class:`ManualClock` that the provider shares, so minutes pass wi
 * :meth:`Emulator.purge`: a deleted event disappears (get 404) while its id stays taken (insert 409).
 * :meth:`Emulator.drift_etags`: new ETags without a change of content (Google's spurious 412s).
 * ``strict_ids``: an insert carrying both ``id`` and ``iCalUID`` is a 400.
+* ``bare_deleted``: listings give deleted events with their id, ETag and status only (all Google guarantees).
 * The OAuth ``/auth`` endpoint consents at once and redirects with a code; the code grant carries a refresh token
   only at a client's first consent, or when ``prompt=consent`` was asked, as Google does.
 """
@@ -222,6 +223,7 @@ class Emulator:
         self.quota: Quota | None = None
         self.refuse_restore = False
         self.strict_ids = False
+        self.bare_deleted = False
         self.auth_requests: list[dict[str, str]] = []
         self.codes: dict[str, dict[str, str]] = {}
         self.consented: set[str] = set()
@@ -243,6 +245,7 @@ class Emulator:
             self.quota = None
             self.refuse_restore = False
             self.strict_ids = False
+            self.bare_deleted = False
             self.auth_requests.clear()
             self.codes.clear()
             self.consented.clear()
@@ -446,6 +449,12 @@ class Emulator:
         current["status"] = "cancelled"
         self._touch(current, bump=False)
 
+    def _listed(self, event: dict[str, Any]) -> dict[str, Any]:
+        if self.bare_deleted and event["status"] == "cancelled":
+            # Google: "deleted events are only guaranteed to have the id field populated".
+            return {"kind": "calendar#event", "id": event["id"], "etag": event["etag"], "status": "cancelled"}
+        return _public(event)
+
     def _existing(self, cal: Calendar, event_id: str) -> dict[str, Any]:
         try:
             return cal.events[event_id]  # a purged id is not there: 404
@@ -500,7 +509,7 @@ class Emulator:
             "kind": "calendar#events",
             "summary": cal.summary,
             "timeZone": cal.time_zone,
-            "items": [_public(e) for e in page],
+            "items": [self._listed(e) for e in page],
         }
         if offset + max_results < len(chosen):
             state = {"since": since, "upto": upto, "offset": offset + max_results}

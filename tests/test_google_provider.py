@@ -829,8 +829,11 @@ def test_bringing_back_an_event_calsync_cancelled_moves_it_when_google_refuses(p
     assert provider.scan({}, None).items[item.uid].href == event_id(item.uid, 1)
 
 
-def test_first_sync_after_state_loss_adopts_with_one_listing_and_keeps_deletions(gws):
+@pytest.mark.parametrize("bare", [False, True], ids=["deleted-listed-whole", "deleted-listed-bare"])
+def test_first_sync_after_state_loss_adopts_with_one_listing_and_keeps_deletions(gws, bare):
     import shutil
+
+    gws.emulator.bare_deleted = bare
 
     mine = gws.emulator.user_insert(
         "primary", {"summary": "Dentist", "start": {"date": "2026-11-30"}, "end": {"date": "2026-12-01"}}
@@ -846,9 +849,12 @@ def test_first_sync_after_state_loss_adopts_with_one_listing_and_keeps_deletions
     listings = [e for e in gws.emulator.log if not e.batch]
     calls = [sub for e in gws.emulator.log if e.batch for sub in e.sub]
     assert listings[0].query["privateExtendedProperty"] == ["calsync=1"]
-    # Adopted by the listing: no insert, no get, and no rewrite of events that already say what calsync would
-    # write; one incremental listing after it for the next sync's token.
-    assert calls == [] and len(gws.emulator.log) == 2
+    # Adopted by the listing: no rewrite of events that already say what calsync would write; one incremental
+    # listing after it for the next sync's token. A deleted event listed bare costs its insert (409) and a get.
+    events_path = "/calendar/v3/calendars/primary/events"
+    bare_cost = [("POST", events_path), ("GET", f"{events_path}/{event_id(deleted)}")]
+    assert calls == (bare_cost if bare else [])
+    assert len(gws.emulator.log) == (4 if bare else 2)
     after = remote(gws)
     assert after.keys() == before.keys() and len(gws.emulator.events(deleted=True)) == len(before) + 1
     assert after[deleted]["status"] == "cancelled"  # the user's deletion stays

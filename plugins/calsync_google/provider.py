@@ -177,6 +177,7 @@ class GoogleProvider(Provider):
         # and our live events as they are (href -> event), so that one already saying what we would write stays.
         self._deleted_seen: set[str] = set()
         self._adopted: dict[str, dict[str, Any]] = {}
+        self._adopting = False  # this sync started from nothing known: our deleted events stay deleted
 
     # --- plumbing ---------------------------------------------------------------------------------------------
 
@@ -426,7 +427,8 @@ class GoogleProvider(Provider):
                         items.pop(uid)  # an older generation's tombstone changing says nothing of the current
                 return Scan(items, prefix + next_token if next_token else None)
         # Nothing known and no token: a first sync, or a state database lost. The listing adopts what is there.
-        return self._full_scan(cal, known, adopting=not known and token is None)
+        self._adopting = not known and token is None
+        return self._full_scan(cal, known, adopting=self._adopting)
 
     def _full_scan(self, cal: str, known: Mapping[str, RemoteItem], *, adopting: bool) -> Scan:
         try:
@@ -611,6 +613,10 @@ class GoogleProvider(Provider):
                 return self._failed(action, href, failure)
             if not is_ours(event, action.uid):
                 return Outcome(action, error=PreconditionFailed(href, f"event {href} exists and is not calsync's"))
+            if self._adopting and event.get("status") == "cancelled":
+                # Nothing was known of this calendar, and one of our events is deleted there: the user deleted it
+                # (a listing need not have said so: Google guarantees only the id of a deleted event).
+                return Outcome(action, error=NotFound(href))
             # Ours: rewrite it in place (this restores a deleted one: the body says status "confirmed").
             return self._update_step(
                 action,
