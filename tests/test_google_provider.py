@@ -980,3 +980,42 @@ def test_event_ids_are_valid_stable_and_one_per_generation(uid, a, b):
     # Generation 0 is the id every event written before generations existed has.
     legacy = base64.b32hexencode(hashlib.sha256(uid.encode()).digest()).decode().rstrip("=").lower()
     assert event_id(uid, 0) == event_id(uid) == legacy
+
+
+@given(
+    rate=st.integers(10, 2000),
+    takes=st.lists(st.tuples(st.integers(1, 200), st.floats(0, 30)), min_size=1, max_size=60),
+)
+def test_the_pacer_never_lets_more_than_rate_plus_one_batch_into_a_minute(rate, takes):
+    from google_emulator import ManualClock
+
+    from calsync_google.pacing import Pacer
+
+    clock = ManualClock()
+    burst = max(1, rate // 10)
+    pacer = Pacer(rate, burst, clock)
+    sent: list[float] = []
+    for size, pause in takes:
+        size = min(size, burst)  # the provider never sends a batch larger than the burst
+        pacer.take(size)
+        sent += [clock.now()] * size
+        clock.sleep(pause)
+    for start in sent:
+        assert sum(1 for t in sent if start <= t < start + 60) <= rate + burst
+
+
+def test_the_pacer_halves_on_refusals_and_creeps_back():
+    from google_emulator import ManualClock
+
+    from calsync_google.pacing import Pacer
+
+    pacer = Pacer(500, 50, ManualClock())
+    pacer.slow_down()
+    pacer.slow_down()
+    assert pacer.per_minute == pytest.approx(125)
+    for _ in range(100):
+        pacer.slow_down()
+    assert pacer.per_minute == pytest.approx(25)  # never below a twentieth
+    for _ in range(30):
+        pacer.settle()
+    assert pacer.per_minute == pytest.approx(500)  # never above the configured pace

@@ -294,6 +294,8 @@ class GoogleProvider(Provider):
                 return send()
             except Exception as exc:
                 failure = self._failure(exc)
+                if failure.rate_limited:
+                    self.pacer.slow_down()
                 if failure.retryable and attempt < self.max_retries:
                     self.clock.sleep(self._delay(attempt, failure.retry_after))
                     attempt += 1
