@@ -293,8 +293,10 @@ class Emulator:
         """After ``writes`` more writes, the calendar refuses writes with 403 quotaExceeded for ``seconds``."""
         with self.lock:
             cal = self._calendar(calendar)
-            cal.lock_countdown = writes
+            cal.lock_countdown = writes if writes > 0 else None
             cal.lock_seconds = seconds
+            if writes <= 0:
+                cal.locked_until = self.clock.now() + seconds
 
     def purge(self, calendar: str, event_id: str) -> None:
         """The event is gone for good (get: 404), but Google keeps its id taken (insert: 409)."""

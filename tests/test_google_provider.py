@@ -771,6 +771,20 @@ def test_usage_limit_lockout_stops_the_sync_and_the_next_one_continues(gws):
     count("google faults", "usage-limit lockouts survived")
 
 
+def test_an_update_refused_by_the_lockout_never_passes_a_later_user_edit_for_ours(gws):
+    gws.sync_json()
+    check_in = gws.by_kind()["check_in"][0]["uid"]
+    gws.write_interviews(event("2026-11-25", "extended", "2026-12-04"))  # calsync wants to move the check-in
+    gws.emulator.lock_writes_after(0)
+    out = gws.run("sync", expect=2)
+    assert "paused writes" in out
+    gws.emulator.user_edit("primary", event_id(check_in), summary="my own words")  # during the lockout
+    gws.emulator.clock.sleep(3 * 3600)
+    report = gws.sync_json()[0]
+    assert [c["uid"] for c in report["conflicts"]] == [check_in]  # told, and the user's edit is kept
+    assert remote(gws)[check_in]["summary"] == "my own words"
+
+
 def live_ids(ws, uid: str) -> list[str]:
     return [
         e["id"]

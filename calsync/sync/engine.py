@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from calsync.errors import NotFound, PreconditionFailed, UserError
+from calsync.errors import NotFound, PreconditionFailed, UserError, WritesRefused
 from calsync.model import FollowUp, Policy
 from calsync.provider import Create, Delete, Item, Outcome, Provider, RemoteItem, Target, Update
 from calsync.sync.diff import AdoptEtag, Conflict, Desired, Forget, MarkGone, SettleIntent, diff
@@ -146,9 +146,17 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
     db.record_intents(
         [_row_for(action.uid, action.item, desired, state) for action in plan.actions if isinstance(action, Update)]
     )
+    recorded: set[str] = set()
     try:
         for outcome in provider.apply(plan.actions):
             _record(db, state, desired, outcome, report)
+            recorded.add(outcome.action.uid)
+    except WritesRefused:
+        # Not sent: an intent left behind would make a later edit by the user pass for this update.
+        for action in plan.actions:
+            if isinstance(action, Update) and action.uid not in recorded:
+                db.drop_intent(action.uid)
+        raise
     finally:
         db.set_provider_state(provider.state)  # what the provider learnt is kept even when the target stops it
     _refresh_token(provider, db, bool(plan.actions), scan.token)

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urljoin
 
-from calsync.errors import ItemRefused, NotFound, PreconditionFailed, ProviderError, UserError
+from calsync.errors import ItemRefused, NotFound, PreconditionFailed, ProviderError, UserError, WritesRefused
 from calsync.provider import (
     Action,
     Create,
@@ -119,7 +119,7 @@ class CallFailed(Exception):
         self.failure = failure
 
 
-class WritesPaused(ProviderError):
+class WritesPaused(WritesRefused):
     """Google answered ``quotaExceeded`` (Calendar usage limits exceeded): it has paused writes to the calendar."""
 
 
