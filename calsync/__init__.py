@@ -50,6 +50,7 @@ __all__ = [
     "Target",
     "Update",
     "UserError",
+    "WritesRefused",
     "Written",
     "calendar_for",
     "create_exclusive",

@@ -20,6 +20,7 @@ from calsync.errors import (
     PreconditionFailed,
     ProviderError,
     UserError,
+    WritesRefused,
 )
 from calsync.files import create_exclusive, file_etag, write_atomic
 from calsync.hookspecs import hookimpl
@@ -77,6 +78,7 @@ __all__ = [
     "Target",
     "Update",
     "UserError",
+    "WritesRefused",
     "Written",
     "calendar_for",
     "create_exclusive",
