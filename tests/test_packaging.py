@@ -73,3 +73,13 @@ def test_calsync_testing_is_opt_in(built):
     _, _, entry_points = built
     assert "pytest11" not in entry_points  # an entry point there would load it into every project's pytest run
     assert "[calsync]" in entry_points
+
+
+def test_a_project_gets_calsync_testing_only_when_it_asks(pytester):
+    pytester.makepyfile(test_uses_it="def test_it(sync_harness):\n    pass\n")
+    without = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider")
+    assert "fixture 'sync_harness' not found" in without.stdout.str()
+    pytester.makeconftest('pytest_plugins = ["calsync.testing"]\n')
+    pytester.makepyfile(test_uses_it="def test_it(sync_harness):\n    pass\n")
+    asked = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider")
+    assert "fixture 'provider' not found" in asked.stdout.str()  # the harness is there, asking for a provider

@@ -92,6 +92,16 @@ class TestIcs(ProviderContract):
         return edit
 
 
+@pytest.fixture(autouse=True)
+def _count_contract_crashes(request):
+    """The contract's crash-between-write-and-record runs feed the reliability counters (docs/reliability.md)."""
+    yield
+    if request.node.name.startswith("test_sync_a_crash_between_write_and_record"):
+        from reliability import count
+
+        count("crash", "contract: kills between a write and its record, converged (per provider)")
+
+
 #: The many-items test against a real server: 500 PUTs take a minute and more per server on a loaded CI machine,
 #: so CI runs fewer; ``CALSYNC_CONTRACT_ITEMS=500`` runs the shipped size.
 NETWORK_ITEMS = int(os.environ.get("CALSYNC_CONTRACT_ITEMS", "60"))
