@@ -250,9 +250,19 @@ def _dumps(doc: tomlkit.TOMLDocument, original: str) -> str:
 
 def _inserted(old: str, new: str) -> tuple[int, int]:
     """Where ``new`` differs from ``old``: ``new[start:end]`` is what was inserted when the rest is unchanged."""
-    prefix = len(os.path.commonprefix([old, new]))
-    suffix = len(os.path.commonprefix([old[prefix:][::-1], new[prefix:][::-1]]))
+    prefix = _common(old, new)
+    suffix = _common(old[prefix:][::-1], new[prefix:][::-1])
     return prefix, len(new) - suffix
+
+
+def _common(a: str, b: str) -> int:
+    """The length of the longest common prefix of ``a`` and ``b``."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _check(old: str, new: str, pick: Callable[[dict], Any], fields: Mapping[str, Any]) -> None:
