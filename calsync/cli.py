@@ -238,5 +238,14 @@ def plugins_command() -> None:
     click.echo(json.dumps(describe(), indent=2))
 
 
+def _register_capture_commands() -> None:
+    from calsync.commands import register
+
+    register(cli)
+
+
+_register_capture_commands()
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="calsync")

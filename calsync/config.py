@@ -7,6 +7,10 @@ interviews = "~/jobs/interviews.toml"
 templates = "~/jobs/templates"      # optional: your own reminder texts
 state_dir = "~/.local/state/calsync"  # optional
 
+[me]                                # who signs the drafts; left out of an invitation's people
+name = "Alex Candidate"
+email = "alex@example.com"
+
 [policy]
 send_time = "09:30"
 retries = 2
@@ -36,7 +40,17 @@ from calsync.tomlfile import LineIndex, read_toml
 from calsync.zones import zone_named
 
 DEFAULT_TARGET = "default"
-_TOP_KEYS = {"timezone", "country", "subdivision", "interviews", "templates", "state_dir", "policy", "targets"}
+_TOP_KEYS = {"timezone", "country", "subdivision", "interviews", "templates", "state_dir", "policy", "targets", "me"}
+_ME_KEYS = ("name", "email", "signature")
+
+
+@dataclass(frozen=True)
+class Me:
+    """The user (``[me]``): who signs the drafts, and whose address an invitation lists among the people."""
+
+    name: str | None = None
+    email: str | None = None
+    signature: str | None = None
 
 
 @dataclass
@@ -50,6 +64,7 @@ class Config:
     state_dir: Path = field(default_factory=paths.state_dir)
     policy: Policy = field(default_factory=Policy)
     targets: dict[str, Target] = field(default_factory=dict)
+    me: Me = field(default_factory=Me)
 
     @property
     def interviews_file(self) -> Path:
@@ -109,6 +124,7 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
         if key in data:
             setattr(config, key, _path(_string(data, key, fail), base))
     config.policy = _policy(data.get("policy", {}), fail)
+    config.me = _me(data.get("me", {}), fail)
     targets = data.get("targets", {})
     if not isinstance(targets, dict):
         raise fail("targets: expected tables [targets.NAME]", (), "targets")
@@ -150,6 +166,17 @@ def _policy(raw: Any, fail) -> Policy:
             raise fail(f"policy.{key}: expected a whole number >= 0, got {value!r}", ("policy",), key)
         values[key] = value
     return Policy(**values)
+
+
+def _me(raw: Any, fail) -> Me:
+    if not isinstance(raw, dict):
+        raise fail("me: expected a table [me] with name and email", (), "me")
+    for key, value in raw.items():
+        if key not in _ME_KEYS:
+            raise fail(f"me.{key}: unknown setting (known: {', '.join(_ME_KEYS)})", ("me",), key)
+        if not isinstance(value, str):
+            raise fail(f"me.{key}: expected a string, got {value!r}", ("me",), key)
+    return Me(**{key: raw[key].strip() or None for key in raw})
 
 
 def _clock(value: Any, fail) -> time:
