@@ -76,6 +76,14 @@ class CalsyncGroup(click.Group):
         except UserError as exc:
             click.echo(f"calsync: error: {exc}", err=True)
             ctx.exit(2)
+        except ModuleNotFoundError as exc:
+            from calsync.extras import missing_extra
+
+            message = missing_extra(exc)
+            if message is None:
+                raise
+            click.echo(f"calsync: error: {message}", err=True)
+            ctx.exit(2)
 
 
 file_option = click.option(

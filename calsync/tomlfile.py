@@ -95,5 +95,34 @@ def read_toml(path: Path, what: str) -> tuple[dict[str, Any], LineIndex]:
         position = _TOML_POSITION.search(message)
         line = int(position.group(1)) if position else None
         message = _TOML_POSITION.sub("", message).strip()
+        hint = _date_time_hint(text, line)
+        if hint:
+            raise InputError(hint, path, line) from None
         raise InputError(f"invalid TOML: {message}", path, line) from None
     return data, LineIndex(text)
+
+
+# A value TOML 1.0 (and so tomllib) does not take, though people write it: a date-time without seconds
+# (``2026-12-01 10:00``, ``2026-12-01T10:00``, ``2026-12-01 9:00``), or a time alone.
+_SHORT_DATE_TIME = re.compile(
+    r"""^\s*(?P<key>"[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=\s*(?P<day>\d{4}-\d{2}-\d{2})?[T ]?\s*"""
+    r"""(?P<h>\d{1,2}):(?P<m>\d{2})(?!:\d)(?P<offset>Z|[+-]\d{2}:\d{2})?\s*(?:#.*)?$""",
+    re.I,
+)
+
+
+def _date_time_hint(text: str, line: int | None) -> str | None:
+    """What to write instead, when the failing line holds a date-time without seconds or a bare time."""
+    if line is None:
+        return None
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return None
+    found = _SHORT_DATE_TIME.match(lines[line - 1])
+    if not found:
+        return None
+    key = found["key"].strip("\"'")
+    clock = f"{int(found['h']):02d}:{found['m']}:00{found['offset'] or ''}"
+    if found["day"] is None:
+        return f"{key}: a time needs its date, with seconds: write {key} = 2026-12-01T{clock} (the real date)"
+    return f"{key}: TOML needs the seconds in a date-time: write {key} = {found['day']}T{clock}"
