@@ -175,6 +175,7 @@ def test_append_event_to_a_missing_file_is_one_line(tmp_path):
 _WRITER = """
 import sys
 from datetime import date
+from pathlib import Path
 from calsync.interview_file import append_event
 path, who, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 for n in range(rounds):
