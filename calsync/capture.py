@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -128,7 +128,7 @@ def interview_fields(answers: Answers, taken: Iterable[str]) -> dict[str, Any]:
         "company": answers.company.strip(),
         "role": (answers.role or "").strip() or None,
         "start": answers.start.replace(tzinfo=None, microsecond=0),
-        "end": answers.end.replace(tzinfo=None, microsecond=0),
+        "end": answers.end.replace(microsecond=0),
         "timezone": answers.timezone,
         "timeline": (answers.timeline or "").strip() or None,
         "decision_by": answers.decision_by,
@@ -143,11 +143,21 @@ def interview_fields(answers: Answers, taken: Iterable[str]) -> dict[str, Any]:
 
 
 def end_after(start: datetime, length: timedelta, zone: ZoneInfo) -> datetime:
-    """The wall time ``length`` of elapsed time after the wall time ``start`` in ``zone`` (right across DST)."""
-    from datetime import UTC
+    """The wall time ``length`` of elapsed time after the wall time ``start`` in ``zone`` (right across DST).
 
+    An end in the repeated hour of a DST change that a wall time alone would misread (01:30 the second time)
+    keeps its UTC offset: ``2026-11-01T01:30:00-06:00``; the loader reads that as the instant it is."""
     begins = start.replace(tzinfo=zone).astimezone(UTC)
-    return (begins + length).astimezone(zone).replace(tzinfo=None)
+    end = (begins + length).astimezone(zone)
+    wall = end.replace(tzinfo=None, fold=0)  # what the file says when it has no offset
+    if wall.replace(tzinfo=zone).astimezone(UTC) != end.astimezone(UTC):
+        return end.astimezone(timezone(end.utcoffset() or timedelta(0)))
+    return wall
+
+
+def instant(moment: datetime, zone: ZoneInfo) -> datetime:
+    """A wall time in ``zone`` (or an aware time) as a UTC instant."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
 
 
 def _person_fields(person: Person) -> dict[str, Any]:

@@ -88,6 +88,11 @@ def read_toml(path: Path, what: str) -> tuple[dict[str, Any], LineIndex]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(f"not UTF-8 text (byte {exc.start})", path, line) from None
+    return parse_toml(text, path)
+
+
+def parse_toml(text: str, path: Path) -> tuple[dict[str, Any], LineIndex]:
+    """Parse TOML text read from ``path``; a syntax error is an :class:`InputError` with the line."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -50,13 +49,10 @@ def snapshot(text: str, path: Path, config: Config) -> Snapshot:
     """Load and plan ``text`` as if it were the file at ``path``: the same checks and rules as ``calsync plan``."""
     from calsync.interviews import parse_interviews
     from calsync.planner import hook_adjuster, plan
-    from calsync.tomlfile import LineIndex
+    from calsync.tomlfile import parse_toml
 
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"invalid TOML: {exc}", path) from None
-    interviews = parse_interviews(data, LineIndex(text), path, config.timezone, config.country, config.subdivision)
+    data, lines = parse_toml(text, path)
+    interviews = parse_interviews(data, lines, path, config.timezone, config.country, config.subdivision)
     return Snapshot(text, interviews, plan(interviews, config.policy, adjust=hook_adjuster()).followups)
 
 
@@ -72,5 +68,13 @@ def interactive(no_input: bool) -> bool:
     return not no_input and sys.stdin.isatty()
 
 
+# The same as the CLI's own ``--file`` (not imported from calsync.cli: that module registers these commands).
+file_option = click.option(
+    "--file",
+    "-f",
+    "file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The interview file (default: `interviews` in the config).",
+)
 no_input_option = click.option("--no-input", is_flag=True, help="Never ask; fail on what is missing.")
 dry_run_option = click.option("--dry-run", "-n", is_flag=True, help="Show what would be written; write nothing.")

@@ -9,12 +9,20 @@ from typing import TYPE_CHECKING
 
 import click
 
-from calsync.cli import App, file_option
-from calsync.commands._common import dry_run_option, interactive, no_input_option, read_text, snapshot, today
+from calsync.commands._common import (
+    dry_run_option,
+    file_option,
+    interactive,
+    no_input_option,
+    read_text,
+    snapshot,
+    today,
+)
 from calsync.errors import UserError
 
 if TYPE_CHECKING:
     from calsync.capture import Answers
+    from calsync.cli import App
     from calsync.config import Config
     from calsync.invite import Invite
     from calsync.model import Interview
@@ -99,7 +107,7 @@ def _read_invite(stream, config: Config, tz: str | None) -> Invite:
 
 def _answers(config: Config, given: dict, invite: Invite | None, ask: bool) -> Answers:
     from calsync.businessdays import calendar_for
-    from calsync.capture import Answers, Person, choose_primary, end_after, parse_person
+    from calsync.capture import Answers, Person, choose_primary, end_after, instant, parse_person
     from calsync.invite import company_from
     from calsync.when import parse_day, parse_duration, parse_moment
 
@@ -145,7 +153,7 @@ def _answers(config: Config, given: dict, invite: Invite | None, ask: bool) -> A
     else:
         length = _prompt("How long", default="1h") if ask else "1h"
         end = end_after(start, parse_duration(length), zone)
-    if end <= start:
+    if instant(end, zone) <= instant(start, zone):
         raise UserError(f"the interview ends ({end:%Y-%m-%d %H:%M}) before it starts ({start:%Y-%m-%d %H:%M})")
     people = [parse_person(spec) for spec in given["interviewers"]]
     if not people and invite is not None:

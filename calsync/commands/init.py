@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from calsync.cli import App
 from calsync.commands._common import interactive, no_input_option
 from calsync.errors import UserError
+
+if TYPE_CHECKING:
+    from calsync.cli import App
 
 STARTER = """\
 # Your interviews: one [[interviews]] table each, oldest first or in any order you like.

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from calsync.cli import App, file_option
-from calsync.commands._common import Snapshot, dry_run_option, read_text, snapshot, today
+from calsync.commands._common import Snapshot, dry_run_option, file_option, read_text, snapshot, today
 from calsync.errors import UserError
 
 if TYPE_CHECKING:
+    from calsync.cli import App
     from calsync.model import Interview
 
 _KINDS = ("replied", "extended", "rejected", "offer", "withdrawn", "next-round", "sent")
