@@ -54,6 +54,15 @@ _NOT_PEOPLE = ("resource.calendar.google.com", "group.calendar.google.com", "gro
 
 def read_invite(data: bytes | str, me: Iterable[str] = (), default_zone: str = "UTC") -> Invite:
     """The interview an invitation describes; ``me`` are the user's own addresses and name (left out)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        # icalendar warns when it guesses a vendor TZID; the rules above decide, and say so where it matters.
+        warnings.filterwarnings("ignore", module="icalendar")
+        return _read_invite(data, me, default_zone)
+
+
+def _read_invite(data: bytes | str, me: Iterable[str], default_zone: str) -> Invite:
     import icalendar
 
     try:
@@ -168,13 +177,14 @@ def _windows_display_name(tzid: str, value: datetime, win_tz: dict[str, str]) ->
         if zone is None or _standard_offset(zone, value.year) != offset:
             continue
         name_words = set(re.findall(r"[a-z]+", windows.lower())) - {"time", "standard"}
-        # Most words in common, then fewest words the display name does not have ("Pacific Standard Time" before
-        # "Pacific Standard Time (Mexico)"), then the closest spelling.
+        city_words = set(re.findall(r"[a-z]+", iana.lower().split("/", 1)[-1]))  # "Amsterdam, Berlin, …"
+        # Most words in common (with the Windows name or the zone's city), then fewest words the display name does
+        # not have ("Pacific Standard Time" before "Pacific Standard Time (Mexico)"), then the closest spelling.
         ratio = difflib.SequenceMatcher(None, found["rest"].lower(), windows.lower()).ratio()
-        score = (len(words & name_words), -len(name_words - words), ratio)
+        score = (len(words & (name_words | city_words)), -len(name_words - words), ratio)
         if best is None or score > best[:3]:
             best = (*score, iana)
-    return best[3] if best and best[0] > 0 else None
+    return best[3] if best else None  # no word in common: still a zone with the right offset
 
 
 def _standard_offset(zone: ZoneInfo, year: int) -> timedelta | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable
 
 from calsync.errors import UserError
@@ -31,8 +32,9 @@ _ALIASES = {"feedback-request": "feedback", "thankyou": "thank-you", "thanks": "
 
 
 def slug(text: str) -> str:
-    """``Dana Smith`` -> ``dana-smith``."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+    """``Dana Smith`` -> ``dana-smith``, ``José García`` -> ``jose-garcia`` (accents dropped, so it can be typed)."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-") or "x"
 
 
 def assign(followups: Iterable[FollowUp]) -> dict[str, str]:
