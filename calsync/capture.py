@@ -8,6 +8,7 @@ or more — "Site Reliability Engineer" -> ``sre``; ``-2``, ``-3``… when taken
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -16,7 +17,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from calsync.errors import UserError
-from calsync.refs import slug
+
+
+def slug(text: str) -> str:
+    """``Ünïcode & Co`` -> ``unicode-co``: accents dropped, so that an id can be typed."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+
 
 _COMPANY_SUFFIXES = {"inc", "corp", "corporation", "co", "llc", "ltd", "gmbh", "ag", "sa", "plc", "the", "bv", "se"}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")

@@ -247,9 +247,11 @@ def plugins_command() -> None:
 
 
 def _register_capture_commands() -> None:
-    from calsync.commands import register
+    """``init``, ``add``, ``record``, ``done``: the commands that write the interview file."""
+    from calsync.commands import add, init, record
 
-    register(cli)
+    for module in (init, add, record):
+        module.register(cli)
 
 
 _register_capture_commands()

@@ -7,13 +7,14 @@ interviews = "~/jobs/interviews.toml"
 templates = "~/jobs/templates"      # optional: your own reminder texts
 state_dir = "~/.local/state/calsync"  # optional
 
-[me]                                # who signs the drafts; left out of an invitation's people
-name = "Alex Candidate"
-email = "alex@example.com"
-
 [policy]
 send_time = "09:30"
 retries = 2
+
+[me]                                # optional: who signs the drafts
+name = "Alex Doe"
+email = "alex@example.com"
+signature = "Alex Doe\n+1 555 0100"
 
 [targets.phone]
 provider = "caldav"
@@ -36,21 +37,13 @@ from calsync import paths
 from calsync.errors import InputError, UserError
 from calsync.model import Policy
 from calsync.provider import Target
+from calsync.templates import Me
 from calsync.tomlfile import LineIndex, read_toml
 from calsync.zones import zone_named
 
 DEFAULT_TARGET = "default"
 _TOP_KEYS = {"timezone", "country", "subdivision", "interviews", "templates", "state_dir", "policy", "targets", "me"}
 _ME_KEYS = ("name", "email", "signature")
-
-
-@dataclass(frozen=True)
-class Me:
-    """The user (``[me]``): who signs the drafts, and whose address an invitation lists among the people."""
-
-    name: str | None = None
-    email: str | None = None
-    signature: str | None = None
 
 
 @dataclass
@@ -178,13 +171,13 @@ def _policy(raw: Any, fail) -> Policy:
 
 def _me(raw: Any, fail) -> Me:
     if not isinstance(raw, dict):
-        raise fail("me: expected a table [me] with name and email", (), "me")
+        raise fail("me: expected a table [me] (name, email, signature)", (), "me")
     for key, value in raw.items():
         if key not in _ME_KEYS:
             raise fail(f"me.{key}: unknown setting (known: {', '.join(_ME_KEYS)})", ("me",), key)
         if not isinstance(value, str):
             raise fail(f"me.{key}: expected a string, got {value!r}", ("me",), key)
-    return Me(**{key: raw[key].strip() or None for key in raw})
+    return Me(**{key: value.strip() or None for key, value in raw.items()})
 
 
 def _clock(value: Any, fail) -> time:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from calsync.errors import InputError, UserError
-from calsync.model import EventKind, HistoryEvent, Interview, Interviewer, Kind, Medium, Source
+from calsync.model import EventKind, HistoryEvent, Interview, Interviewer, Medium, Source
 from calsync.tomlfile import LineIndex, read_toml
 from calsync.zones import zone_named
 
@@ -309,27 +309,9 @@ def _events(reader: _Reader, interview_day: date) -> tuple[HistoryEvent, ...]:
             raise sub.error("decision_by", f"only 'extended' and 'replied' events take decision_by, not {kind.value!r}")
         if decision_by is not None and decision_by < when:
             raise sub.error("decision_by", f"{decision_by} is before the event itself ({when})")
-        followup, to = _sent(sub, kind)
-        events.append(HistoryEvent(when, kind, decision_by, sub.text("note") or sub.text("notes"), followup, to))
+        events.append(HistoryEvent(when, kind, decision_by, sub.text("note") or sub.text("notes")))
     # Oldest first, as documented; a stable sort keeps same-day events in the order written.
     return tuple(sorted(events, key=lambda event: event.date))
-
-
-def _sent(sub: _Reader, kind: EventKind) -> tuple[Kind | None, str | None]:
-    """A ``sent`` event's ``followup`` and ``to``; other kinds take neither."""
-    name, to = sub.text("followup"), sub.text("to")
-    if kind is not EventKind.SENT:
-        for key in ("followup", "to"):
-            if key in sub.table:
-                raise sub.error(key, f"only 'sent' events take {key}, not {kind.value!r}")
-        return None, None
-    kinds = " | ".join(k.value for k in Kind)
-    if name is None:
-        return None, to
-    try:
-        return Kind(name.lower().replace("-", "_")), to
-    except ValueError:
-        raise sub.error("followup", f"unknown follow-up {name!r} (expected {kinds})") from None
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:

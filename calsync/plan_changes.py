@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from calsync.model import FollowUp, Kind, Status
-from calsync.refs import assign
+from calsync.refs import ref_of
 from calsync.when import short_day
 
 LABEL = {
@@ -47,13 +47,12 @@ def changes(before: list[FollowUp], after: list[FollowUp], interview_id: str | N
     """Each follow-up (of ``interview_id``, or all) whose due time, deadline or status differs, in due order."""
     old = {f.uid: f for f in before if interview_id is None or f.interview.id == interview_id}
     new = {f.uid: f for f in after if interview_id is None or f.interview.id == interview_id}
-    refs = {**assign(old.values()), **assign(new.values())}
     found = []
     for uid in old.keys() | new.keys():
         a, b = old.get(uid), new.get(uid)
         if a is not None and b is not None and (a.due, a.status) == (b.due, b.status):
             continue
-        found.append(Change(refs[uid], a, b))
+        found.append(Change(ref_of(b or a), a, b))
     return sorted(found, key=lambda c: ((c.after or c.before).due.astimezone(UTC), c.ref))
 
 

@@ -250,7 +250,7 @@ def _country(code: str) -> str:
 def _summary(interview: Interview, config: Config, after, given: dict) -> str:
     from calsync.plan_changes import LABEL
     from calsync.planner import _hook_parser, deadline_of
-    from calsync.refs import assign
+    from calsync.refs import ref_of
     from calsync.when import short_day
 
     start = interview.start
@@ -272,13 +272,17 @@ def _summary(interview: Interview, config: Config, after, given: dict) -> str:
             "interview (--timeline or --decision-by to be exact)"
         )
     mine = [f for f in after.followups if f.interview.id == interview.id]
-    refs = assign(mine)
     lines.append("Follow-ups:")
     for f in mine:
         due = f.due
         what = LABEL[f.kind] + (f" to {f.recipient.name}" if f.recipient and f.kind.value != "closing" else "")
         zone = "" if due.tzinfo == start.tzinfo else f" {getattr(due.tzinfo, 'key', '')}"
-        lines.append(f"  {short_day(due)} {due:%H:%M}{zone}  {what}  ({refs[f.uid]})")
+        lines.append(f"  {short_day(due)} {due:%H:%M}{zone}  {what}  ({ref_of(f)})")
     if not interview.interviewers:
         lines.append("  (no interviewer: no thank-you; the check-in has nobody to go to — add one with --interviewer)")
     return "\n".join(lines)
+
+
+def register(cli: click.Group) -> None:
+    for command in (add_command,):
+        cli.add_command(command)

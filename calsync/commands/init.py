@@ -182,3 +182,8 @@ def _create(path: Path, data: bytes, mode: int, keep_existing: bool = False) -> 
     if not created and not keep_existing:
         raise UserError(f"{path}: a file is already there; not overwritten")
     return created
+
+
+def register(cli: click.Group) -> None:
+    for command in (init_command,):
+        cli.add_command(command)

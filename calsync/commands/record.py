@@ -113,16 +113,31 @@ def done_command(app: App, ref: str, on: str | None, note: str | None, file: Pat
     calendar = calendar_for(interview.country, interview.subdivision)
     day = _event_day(on, config, interview, calendar)
     to = followup.recipient.name if followup.recipient else None
-    for event in interview.events:  # idempotent: the same news twice is written once
-        if (event.kind.value, event.followup, event.to or None, event.date) == ("sent", followup.kind, to, day):
-            click.echo(f"Already recorded: {ref} sent on {event.date}. Nothing written.")
-            return
+    if _already_sent(before.text, interview.id, followup.kind.value, to, day):  # the same news twice: written once
+        click.echo(f"Already recorded: {ref} sent on {day}. Nothing written.")
+        return
     if followup.cancelled:
         click.echo(f"note: {ref} was cancelled in the plan; recording that it was sent anyway.", err=True)
     fields: dict[str, Any] = {"date": day, "kind": "sent", "followup": followup.kind.value, "to": to}
     if note:
         fields["note"] = note
     _append_and_report(app, path, before, interview, fields, dry_run)
+
+
+def _already_sent(text: str, interview_id: str, followup: str, to: str | None, day: date) -> bool:
+    """Whether the file already says that ``followup`` went to ``to`` on ``day`` (read from the TOML itself)."""
+    import tomllib
+
+    from calsync.interview_file import find_interview
+
+    entries = tomllib.loads(text).get("interviews", [])
+    events = entries[find_interview(entries, interview_id)].get("events", [])
+    wanted = ("sent", followup, to, day)
+    return any(
+        (e.get("kind"), str(e.get("followup", "")).replace("-", "_"), e.get("to"), e.get("date")) == wanted
+        for e in events
+        if isinstance(e, dict)
+    )
 
 
 def _event_day(on: str | None, config, interview: Interview, calendar) -> date:
@@ -217,3 +232,11 @@ def _describe(fields: dict[str, Any]) -> str:
     if fields.get("decision_by"):
         text += f", decision by {short_day(fields['decision_by'])}"
     return text
+
+
+def register(cli: click.Group) -> None:
+    for command in (
+        record_command,
+        done_command,
+    ):
+        cli.add_command(command)
