@@ -116,8 +116,6 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
         config.country = _string(data, "country", fail)
     if "subdivision" in data:
         config.subdivision = _string(data, "subdivision", fail)
-        if config.country is None:  # a subdivision is part of a country's calendar
-            raise fail("subdivision: needs country (the subdivision is a state or region of it)", (), "subdivision")
     base = path.parent
     for key in ("interviews", "templates", "state_dir"):
         if key in data:

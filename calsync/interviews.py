@@ -229,6 +229,8 @@ def _holiday_calendar(reader: _Reader, default_country, default_subdivision) -> 
     if country is None:
         if "subdivision" in reader.table:
             raise reader.error("subdivision", "a subdivision needs a country")
+        if default_subdivision:
+            raise reader.error(None, "subdivision: the config's subdivision needs the config's country")
         return None, None
     for key, checked in (("country", None), ("subdivision", subdivision)):
         try:

@@ -578,8 +578,9 @@ def test_the_configs_subdivision_goes_with_the_configs_country_only(tmp_path, ho
     path.write_text(HAND_WRITTEN.replace('subdivision = "BE"\n', "").replace('country = "DE"\n', 'country = "US"\n'))
     config.write_text(f'country = "DE"\nsubdivision = "BY"\ninterviews = "{path}"\n')
     ok(config, "plan")  # a US interview does not inherit Bavaria
-    (config.parent / "bad.toml").write_text('subdivision = "BY"\n')
-    assert "subdivision: needs country" in fails(config.parent / "bad.toml", "plan")
+    (config.parent / "bad.toml").write_text(f'subdivision = "BY"\ninterviews = "{path}"\n')
+    path.write_text(HAND_WRITTEN.replace('country = "DE"\n', ""))
+    assert "the config's subdivision needs the config's country" in fails(config.parent / "bad.toml", "plan")
 
 
 _MISSING_CALDAV = """
