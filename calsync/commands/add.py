@@ -249,7 +249,6 @@ def _country(code: str) -> str:
 
 def _summary(interview: Interview, config: Config, after, given: dict) -> str:
     from calsync.plan_changes import LABEL
-    from calsync.planner import _hook_parser, deadline_of
     from calsync.refs import ref_of
     from calsync.when import short_day
 
@@ -259,7 +258,8 @@ def _summary(interview: Interview, config: Config, after, given: dict) -> str:
         f"{interview.title} — {short_day(start)} {start.year} {start:%H:%M}, {length} min, {interview.timezone.key}"
         f"  (id {interview.id})"
     ]
-    deadline, assumed, _ = deadline_of(interview, config.policy, _hook_parser())
+    mine = [f for f in after.followups if f.interview.id == interview.id]
+    deadline, assumed = mine[0].deadline, mine[0].assumed  # every follow-up carries D (the closing at least)
     said = short_day(deadline)
     if interview.decision_by is not None:
         lines.append(f"decision by {said} — given (--decision-by {given['decision_by']!r})")
@@ -271,7 +271,6 @@ def _summary(interview: Interview, config: Config, after, given: dict) -> str:
             f"decision by {said} — assumed: {why}, so {config.policy.default_deadline_days} days after the "
             "interview (--timeline or --decision-by to be exact)"
         )
-    mine = [f for f in after.followups if f.interview.id == interview.id]
     lines.append("Follow-ups:")
     for f in mine:
         due = f.due
