@@ -608,3 +608,22 @@ def test_a_provider_without_its_extra_names_the_install_command(tmp_path, home):
         "calsync: error: the caldav provider needs the 'caldav' package, not installed: pip install 'calsync[caldav]'"
     ]
     assert "Traceback" not in result.stderr
+
+
+def test_the_remaining_flags(tmp_path, home):
+    """--file on add, record and done; add --end, --yes and --no-input; done --note and --dry-run; init --no-input."""
+    other = tmp_path / "elsewhere.toml"
+    ok(home, "add", "--file", str(other), "--company", "Umbrella", "--at", "2026-12-07 09:00", "--end", "10:30",
+       "--interviewer", "Alice <alice@umbrella.example>", "--yes", "--no-input")  # fmt: skip
+    (umbrella,) = load_interviews(other)
+    assert umbrella.end - umbrella.start == timedelta(minutes=90)
+    assert interviews_of(home).read_text() == HAND_WRITTEN  # --file: the configured file is untouched
+    ok(home, "record", "umbrella", "offer", "--on", "2026-12-10", "--file", str(other))
+    out = ok(home, "done", "umbrella/thank-you", "--on", "2026-12-07", "--file", str(other), "--dry-run")
+    assert out.startswith("Would record umbrella: thank-you sent on Mon 7 Dec to Alice")
+    ok(home, "done", "umbrella/thank-you", "--on", "2026-12-07", "--note", "sent from my phone", "-f", str(other))
+    events = tomllib.loads(other.read_text())["interviews"][0]["events"]
+    assert [(e["kind"], e.get("note")) for e in events] == [("offer", None), ("sent", "sent from my phone")]
+    config = tmp_path / "quiet.toml"
+    ok(config, "init", "--no-input", "--interviews", str(tmp_path / "q.toml"))
+    assert load_config(config).interviews_file == tmp_path / "q.toml"
