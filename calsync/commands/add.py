@@ -65,7 +65,9 @@ if TYPE_CHECKING:
 @file_option
 @click.pass_obj
 def add_command(app: App, invite, yes: bool, no_input: bool, dry_run: bool, file: Path | None, **given) -> None:
-    """Add an interview: shows how its timeline reads and the follow-ups it plans, then appends it to the file.
+    """Add an interview, from flags, an invitation or questions.
+
+    Shows how its timeline reads and the follow-ups it plans, then appends it to the interview file.
 
     \b
     calsync add --company "Acme Corp" --role "Staff Engineer" --at "2026-12-01 14:00" --duration 45m \\

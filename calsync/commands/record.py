@@ -48,7 +48,9 @@ def record_command(
     file: Path | None,
     dry_run: bool,
 ) -> None:
-    """Record news about an interview and show what it changes in the plan.
+    """Record news about an interview; shows what moves.
+
+    Prints what changed in the plan, old -> new.
 
     KIND is one of replied, extended, rejected, offer, withdrawn, next-round, sent.
 
@@ -97,7 +99,9 @@ def record_command(
 @dry_run_option
 @click.pass_obj
 def done_command(app: App, ref: str, on: str | None, note: str | None, file: Path | None, dry_run: bool) -> None:
-    """Mark a follow-up sent: records a 'sent' event in the interview file.
+    """Mark a follow-up sent.
+
+    Records a 'sent' event in the interview file.
 
     REF is the short reference `calsync add` and `calsync agenda` show: acme-staff/check-in,
     acme-staff/thank-you/dana-smith.
