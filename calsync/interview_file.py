@@ -27,7 +27,7 @@ import tomlkit
 from tomlkit.items import AoT, Array, Table, Whitespace
 
 from calsync.errors import CalsyncError, InputError, UserError
-from calsync.files import write_atomic
+from calsync.files import create_exclusive, write_atomic
 from calsync.tomlfile import LineIndex
 
 T = TypeVar("T")
@@ -292,6 +292,14 @@ def _line(text: str, where: tuple, key: str | None = None) -> int:
 
 def _rewrite(path: Path, change: Callable[[str], tuple[str, T]], missing_ok: bool = False) -> T:
     real = Path(os.path.realpath(path))  # a symlinked file stays a symlink to the updated file
+    while True:
+        done, result = _rewrite_once(path, real, change, missing_ok)
+        if done:
+            return result
+
+
+def _rewrite_once(path: Path, real: Path, change: Callable[[str], tuple[str, T]], missing_ok: bool) -> tuple[bool, T]:
+    """One locked read-change-write; (False, _) when the file appeared while we were creating it: try again."""
     with _locked(real, missing_ok) as exists:
         if exists:
             try:
@@ -312,12 +320,15 @@ def _rewrite(path: Path, change: Callable[[str], tuple[str, T]], missing_ok: boo
             raise InputError(exc.message, path, exc.line) from None
         except UserError as exc:
             raise InputError(str(exc), path) from None
+        data = ((_BOM if bom else "") + new).encode("utf-8")
         try:
             real.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(real, ((_BOM if bom else "") + new).encode("utf-8"), mode)
+            if not exists:  # a new file: never over one another command created meanwhile
+                return create_exclusive(real, data, mode), result
+            write_atomic(real, data, mode)
         except OSError as exc:
             raise InputError(f"cannot write the interview file: {exc.strerror}", path) from None
-    return result
+    return True, result
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ from datetime import date, datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reliability import count
 
 from calsync.errors import UserError
 from calsync.interview_file import append_event, append_interview, with_event, with_interview
@@ -187,7 +188,7 @@ def test_two_writers_at_once_lose_nothing(tmp_path):
     """Two processes appending at the same time (a `calsync record` and a sync recording a completion)."""
     path = tmp_path / "interviews.toml"
     path.write_text(HAND_WRITTEN)
-    rounds = int(os.environ.get("CALSYNC_ROUNDS", "15"))
+    rounds = int(os.environ.get("CALSYNC_ROUNDS", "15"))  # deep: CALSYNC_ROUNDS=500
     writers = [
         subprocess.Popen([sys.executable, "-c", _WRITER, str(path), who, str(rounds)]) for who in ("a", "b", "c")
     ]
@@ -195,6 +196,8 @@ def test_two_writers_at_once_lose_nothing(tmp_path):
     text = path.read_text()
     notes = sorted(e["note"] for e in tomllib.loads(text)["interviews"][0]["events"])
     assert notes == sorted(f"{who}-{n}" for who in "abc" for n in range(rounds))
+    count("races", "interview-file appends by 3 writers at once", 3 * rounds)
+    count("races", "interview-file events lost", 3 * rounds - len(notes))
     assert text.startswith(HAND_WRITTEN[: HAND_WRITTEN.index("# hugging comment")])
 
 
@@ -259,3 +262,23 @@ def test_appending_an_interview_keeps_every_byte(text):
     inserted(text, new)
     assert tomllib.loads(new)["interviews"][:-1] == tomllib.loads(text)["interviews"]
     assert new.splitlines()[line - 1] == "[[interviews]]"
+
+
+_CREATOR = """
+import sys
+from datetime import datetime
+from pathlib import Path
+from calsync.interview_file import append_interview
+path, who = Path(sys.argv[1]), sys.argv[2]
+append_interview(path, {"id": who, "company": who, "start": datetime(2026, 12, 1, 9)})
+"""
+
+
+def test_two_adds_creating_the_file_at_once_keep_both(tmp_path):
+    rounds = int(os.environ.get("CALSYNC_ROUNDS", "2"))
+    for n in range(rounds):
+        path = tmp_path / f"new-{n}.toml"
+        writers = [subprocess.Popen([sys.executable, "-c", _CREATOR, str(path), who]) for who in ("a", "b", "c")]
+        assert [w.wait(timeout=120) for w in writers] == [0, 0, 0]
+        assert sorted(i.id for i in load_interviews(path)) == ["a", "b", "c"]
+        count("races", "interview files created by 3 adds at once", 1)
