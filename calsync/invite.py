@@ -67,21 +67,23 @@ def _read_invite(data: bytes | str, me: Iterable[str], default_zone: str) -> Inv
 
     try:
         calendar = icalendar.Calendar.from_ical(data)
-    except ValueError as exc:
-        raise UserError(f"not an iCalendar invitation: {exc}") from None
-    method = str(calendar.get("METHOD", "")).upper()
+    except Exception as exc:  # untrusted input: the parser's own slips (a TZID written twice…) say the same
+        raise UserError(f"not an iCalendar invitation calsync can read: {str(exc)[:120]}") from None
+    method = str(_one(calendar, "METHOD") or "").upper()
     if method == "CANCEL":
         raise UserError("this invitation cancels the meeting (METHOD:CANCEL); there is no interview to add")
     events = calendar.walk("VEVENT")
     if not events:
         raise UserError("the invitation has no event (VEVENT)")
     event = next((e for e in events if "RECURRENCE-ID" not in e), events[0])
-    if str(event.get("STATUS", "")).upper() == "CANCELLED":
+    if str(_one(event, "STATUS") or "").upper() == "CANCELLED":
         raise UserError("this invitation's event is cancelled (STATUS:CANCELLED)")
     if "DTSTART" not in event:
         raise UserError("the invitation's event has no start (DTSTART)")
-    start_prop = event["DTSTART"]
-    start_raw = start_prop.dt
+    start_prop = _one(event, "DTSTART")
+    start_raw = _dt(start_prop)
+    if start_raw is None:
+        raise UserError(f"the invitation's start (DTSTART) cannot be read: {str(start_prop)[:40]!r}")
     if not isinstance(start_raw, datetime):
         raise UserError("the invitation is for a whole day, without a time; give the time with --at")
     zone_name = _zone_for(start_prop.params.get("TZID"), start_raw)
@@ -92,7 +94,7 @@ def _read_invite(data: bytes | str, me: Iterable[str], default_zone: str) -> Inv
     mine = {address.strip().lower() for address in me if address}
     people: list[Person] = []
     seen: set[str] = set()
-    organizer = _person(event.get("ORGANIZER"))
+    organizer = _person(_one(event, "ORGANIZER"))
     for person in [organizer, *(_person(a) for a in _as_list(event.get("ATTENDEE")))]:
         if person is None:
             continue
@@ -101,8 +103,14 @@ def _read_invite(data: bytes | str, me: Iterable[str], default_zone: str) -> Inv
             continue
         seen.add(key)
         people.append(person)
-    summary = str(event.get("SUMMARY")).strip() if event.get("SUMMARY") else None
+    summary = str(_one(event, "SUMMARY") or "").strip() or None
     return Invite(start, end, zone.key, zone_from_invite, tuple(people), organizer, summary)
+
+
+def _one(component, name: str):
+    """A property that should appear once: the first when a sender wrote it twice, None when absent."""
+    value = component.get(name)
+    return value[0] if isinstance(value, list) and value else value
 
 
 def _as_list(value) -> list:
@@ -120,20 +128,31 @@ def _in_zone(value: datetime, zone: ZoneInfo, named: bool) -> datetime:
 
 
 def _end(event, start: datetime, zone: ZoneInfo, named: bool) -> datetime:
-    if "DTEND" in event and isinstance(event["DTEND"].dt, datetime):
-        end_prop = event["DTEND"]
-        end_zone = _zone_for(end_prop.params.get("TZID"), end_prop.dt)
+    end_prop = _one(event, "DTEND")
+    value = _dt(end_prop)
+    if isinstance(value, datetime):
+        end_zone = _zone_for(end_prop.params.get("TZID"), value)
         if end_zone is not None:
-            end = end_prop.dt.replace(tzinfo=ZoneInfo(end_zone)).astimezone(zone)
+            end = value.replace(tzinfo=ZoneInfo(end_zone)).astimezone(zone)
         else:
-            end = _in_zone(end_prop.dt, zone, named and end_prop.dt.tzinfo is None)
+            end = _in_zone(value, zone, named and value.tzinfo is None)
         if end > start:
             return end
-    if "DURATION" in event:
-        length = event["DURATION"].dt
-        if isinstance(length, timedelta) and length > timedelta(0):
-            return start + length
-    return start + timedelta(hours=1)
+    length = _dt(_one(event, "DURATION"))
+    if isinstance(length, timedelta) and length > timedelta(0):
+        return start + length
+    return start + timedelta(hours=1)  # no end, or one before the start: the default length
+
+
+def _dt(prop):
+    """A date, date-time or duration property's value; None when absent or unreadable (icalendar keeps a broken
+    value and raises on access)."""
+    if prop is None:
+        return None
+    try:
+        return prop.dt
+    except (ValueError, AttributeError):
+        return None
 
 
 def _zone_for(tzid: str | None, value: datetime) -> str | None:

@@ -16,7 +16,8 @@ from calsync.errors import UserError
 
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _CLOCK = re.compile(
-    r"(?:^|\s+|\s*\bat\s+|T)(?P<h>\d{1,2})(?::(?P<m>\d{2})(?::(?P<s>\d{2}))?)?\s*(?P<ampm>[ap]\.?m\.?)?$", re.I
+    r"(?:^|\s+|\s*\bat\s+|T)(?P<h>\d{1,2})(?::(?P<m>\d{2})(?::(?P<s>\d{2}))?)?\s*(?P<ampm>[ap]\.?m\.?)?$",
+    re.I | re.ASCII,
 )
 
 
@@ -56,7 +57,7 @@ def _past_day(said: str, anchor: date) -> date | None:
         return anchor - timedelta(days=1)
     if said == "today":
         return anchor
-    ago = re.fullmatch(r"(\d+|a|one|two|three|four|five|six|seven) (day|week)s? ago", said)
+    ago = re.fullmatch(r"([0-9]+|a|one|two|three|four|five|six|seven) (day|week)s? ago", said)
     if ago:
         words = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
         count = int(ago[1]) if ago[1].isdigit() else words[ago[1]]
@@ -98,16 +99,18 @@ def parse_moment(text: str, today: date, calendar: BusinessCalendar | None = Non
     return datetime.combine(day, time(hour, minute, second))
 
 
-_DURATION = re.compile(r"(?:(?P<h>\d+(?:\.\d+)?)\s*h(?:ours?|rs?)?)?\s*(?:(?P<m>\d+)\s*m(?:in(?:utes?|s)?)?)?", re.I)
+_DURATION = re.compile(
+    r"(?:(?P<h>\d+(?:\.\d+)?)\s*h(?:ours?|rs?)?)?\s*(?:(?P<m>\d+)\s*m(?:in(?:utes?|s)?)?)?", re.I | re.ASCII
+)
 
 
 def parse_duration(text: str, what: str = "--duration") -> timedelta:
     """``45m``, ``1h``, ``1h30m``, ``1.5h``, ``1:30``, ``90`` (minutes)."""
     said = text.strip().lower().replace(" ", "")
     minutes: float | None = None
-    if said.isdigit():
+    if re.fullmatch(r"[0-9]+", said):
         minutes = int(said)
-    elif re.fullmatch(r"\d+:\d{2}", said):
+    elif re.fullmatch(r"[0-9]+:[0-9]{2}", said):
         hours, mins = said.split(":")
         minutes = int(hours) * 60 + int(mins)
     else:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reliability import count
 from test_planner_properties import interviews, policies, run
 
 from calsync.capture import end_after, new_id, parse_person
@@ -257,3 +260,50 @@ def test_zone_suggestions(name, expected):
 @pytest.mark.parametrize(("name", "expected"), [("Germany", "DE"), ("UK", "GB"), ("Frnace", "FR"), ("USA", "US")])
 def test_country_suggestions(name, expected):
     assert country_candidates(name)[0] == expected
+
+
+# --- fuzz: what people and mail clients send never gets past a one-line error -----------------------------------
+
+_OUTLOOK = (Path(__file__).resolve().parent / "invites" / "outlook.ics").read_text().splitlines()
+
+
+@settings(max_examples=int(os.environ.get("CALSYNC_ROUNDS", "150")))
+@given(st.data())
+def test_a_damaged_invitation_is_read_or_refused_in_one_line(data):
+    """Lines deleted, doubled or garbled in a real Outlook invitation: an Invite or a UserError, nothing else."""
+    lines = list(_OUTLOOK)
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, len(lines) - 1))
+        how = data.draw(st.sampled_from(["delete", "double", "garble"]))
+        if how == "delete":
+            del lines[i]
+        elif how == "double":
+            lines.insert(i, lines[i])
+        else:
+            at = data.draw(st.integers(0, len(lines[i])))
+            lines[i] = lines[i][:at] + data.draw(st.text(max_size=8)) + lines[i][at + 1 :]
+    try:
+        invite = read_invite("\r\n".join(lines).encode("utf-8", "surrogatepass"))
+    except UserError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert invite.end > invite.start
+    count("fuzz", "damaged invitations read", 1)
+
+
+@settings(max_examples=int(os.environ.get("CALSYNC_ROUNDS", "150")))
+@given(st.text(max_size=30))
+def test_typed_dates_and_lengths_are_read_or_refused(text):
+    """Anything typed: a naive wall time, a date, a length within a day, or a UserError; nothing else."""
+    checks = (
+        (lambda: parse_moment(text, date(2026, 1, 1)), lambda v: isinstance(v, datetime) and v.tzinfo is None),
+        (lambda: parse_day(text, date(2026, 1, 1), past=True), lambda v: type(v) is date),
+        (lambda: parse_duration(text), lambda v: timedelta(0) < v <= timedelta(days=1)),
+    )
+    for read, valid in checks:
+        try:
+            value = read()
+        except UserError:
+            continue
+        assert valid(value), (text, value)
+    count("fuzz", "typed dates and lengths", 3)
