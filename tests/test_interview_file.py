@@ -282,3 +282,13 @@ def test_two_adds_creating_the_file_at_once_keep_both(tmp_path):
         assert [w.wait(timeout=120) for w in writers] == [0, 0, 0]
         assert sorted(i.id for i in load_interviews(path)) == ["a", "b", "c"]
         count("races", "interview files created by 3 adds at once", 1)
+
+
+@settings(max_examples=100)
+@given(st.text(), st.text(min_size=1).filter(str.strip))
+def test_any_note_and_name_read_back_exactly(note, name):
+    """Quotes, backslashes, newlines, emoji, control characters: what is appended reads back as it was given."""
+    event = {"date": date(2026, 12, 1), "kind": "sent", "followup": "thank_you", "to": name, "note": note}
+    new, _ = with_event(HAND_WRITTEN, "acme-staff", event)
+    inserted(HAND_WRITTEN, new)
+    assert tomllib.loads(new)["interviews"][0]["events"][-1] == event
