@@ -423,8 +423,10 @@ def test_a_cancelled_invitation_is_not_an_interview(home):
 def test_the_user_is_left_out_by_name_too(tmp_path, home):
     config = tmp_path / "other.toml"
     config.write_text(f'timezone = "UTC"\ninterviews = "{interviews_of(home)}"\n[me]\nname = "Alex Candidate"\n')
-    ok(config, "add", "--from-invite", str(INVITES / "outlook.ics"))
+    result = run(config, "add", "--from-invite", str(INVITES / "outlook.ics"))
+    assert result.exit_code == 0, result.output
     assert "Alex Candidate" not in [p.name for p in load_interviews(interviews_of(home))[-1].interviewers]
+    assert "note: no [me] email" in result.stderr
 
 
 # --- record -----------------------------------------------------------------------------------------------------

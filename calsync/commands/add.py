@@ -104,6 +104,9 @@ def _read_invite(stream, config: Config, tz: str | None) -> Invite:
 
     data = stream.read()
     me = [value for value in (config.me.email, config.me.name) if value]
+    if not config.me.email:
+        where = config.path or "the config"
+        click.echo(f"note: no [me] email in {where}: your own address may be taken for an interviewer", err=True)
     return read_invite(data, me=me, default_zone=_zone(tz) if tz else config.timezone)
 
 
