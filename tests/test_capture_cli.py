@@ -629,3 +629,12 @@ def test_the_remaining_flags(tmp_path, home):
     config = tmp_path / "quiet.toml"
     ok(config, "init", "--no-input", "--interviews", str(tmp_path / "q.toml"))
     assert load_config(config).interviews_file == tmp_path / "q.toml"
+
+
+def test_a_moved_invitation_keeps_its_length_and_flags_win(home):
+    ok(home, "add", "--from-invite", str(INVITES / "google.ics"), "--at", "2026-12-02 09:00", "--role", "Staff",
+       "--country", "US", "--subdivision", "CA")  # fmt: skip
+    moved = load_interviews(interviews_of(home))[-1]
+    assert moved.start.replace(tzinfo=None) == datetime(2026, 12, 2, 9, 0)
+    assert moved.end - moved.start == timedelta(minutes=45)  # the invitation's 14:00-14:45
+    assert (moved.role, moved.country, moved.subdivision) == ("Staff", "US", "CA")

@@ -112,75 +112,32 @@ def _read_invite(stream, config: Config, tz: str | None) -> Invite:
 
 def _answers(config: Config, given: dict, invite: Invite | None, ask: bool) -> Answers:
     from calsync.businessdays import calendar_for
-    from calsync.capture import Answers, Person, choose_primary, end_after, instant, parse_person
-    from calsync.invite import company_from
-    from calsync.when import parse_day, parse_duration, parse_moment
-
-    zone_name = _zone(given["tz"]) if given["tz"] else (invite.zone if invite else config.timezone)
+    from calsync.capture import Answers, choose_primary
+    from calsync.when import parse_day
     from calsync.zones import zone_named
 
-    zone = zone_named(zone_name)
-    country = _country(given["country"]) if given["country"] else None
-    calendar = calendar_for(country or config.country, given["subdivision"] if country else config.subdivision)
-    company = given["company"]
-    if not company and invite is not None:
-        guess = company_from(invite)
-        if ask:
-            company = _prompt("Company", default=guess)
-        elif guess:
-            company = guess
-            click.echo(f"company: {guess} (from the invitation's addresses; --company to set)", err=True)
-    company = company or _required("Company", "--company", ask)
-    role = given["role"]
-    if role is None and ask:
-        role = _prompt("Role", default=_role_from(invite, company) or "", required=False)
-    elif role is None and (guess := _role_from(invite, company)):
-        role = guess
-        click.echo(f"role: {guess} (from the invitation's title; --role to set)", err=True)
+    zone_name = _zone(given["tz"]) if given["tz"] else (invite.zone if invite else config.timezone)
     if invite is not None and not invite.zone_from_invite and not given["tz"]:
-        click.echo(f"note: the invitation gives no zone of its own; times shown in {invite.zone} (--tz to change)",
+        click.echo(f"note: the invitation gives no zone of its own; times shown in {zone_name} (--tz to change)",
                    err=True)  # fmt: skip
-    start: datetime
-    if given["at"]:
-        start = parse_moment(given["at"], today(config), calendar)
-    elif invite is not None:
-        start = invite.start.astimezone(zone).replace(tzinfo=None)
-    else:
-        start = parse_moment(_required("When (e.g. 2026-12-01 14:00)", "--at", ask), today(config), calendar)
-    if given["end"] and given["duration"]:
-        raise UserError("give --end or --duration, not both")
-    if given["end"]:
-        end = parse_moment(given["end"], start.date(), calendar, what="--end")
-    elif given["duration"]:
-        end = end_after(start, parse_duration(given["duration"]), zone)
-    elif invite is not None and not given["at"]:
-        end = invite.end.astimezone(zone).replace(tzinfo=None)
-    else:
-        length = _prompt("How long", default="1h") if ask else "1h"
-        end = end_after(start, parse_duration(length), zone)
-    if instant(end, zone) <= instant(start, zone):
-        raise UserError(f"the interview ends ({end:%Y-%m-%d %H:%M}) before it starts ({start:%Y-%m-%d %H:%M})")
-    people = [parse_person(spec) for spec in given["interviewers"]]
-    if not people and invite is not None:
-        people = [Person(p.name, p.email) for p in invite.people]
-    if not people and ask:
-        while spec := _prompt("Interviewer (Name <email>; empty when done)", default="", required=False):
-            try:
-                people.append(parse_person(spec))
-            except UserError as exc:
-                click.echo(f"  {exc}", err=True)
-    people = choose_primary(people, given["primary"], given["phone"])
+    country = _country(given["country"]) if given["country"] else None
+    # The config's subdivision goes with the config's country only, as in the loader.
+    same = country is None or country == (config.country or "").upper()
+    calendar = calendar_for(country or config.country, given["subdivision"] or (config.subdivision if same else None))
+    company, role = _company_and_role(given, invite, ask)
+    start, end = _times(config, given, invite, zone_named(zone_name), calendar, ask)
+    people = choose_primary(_people(given, invite, ask), given["primary"], given["phone"])
     timeline = given["timeline"]
     if timeline is None and ask and not given["decision_by"]:
         timeline = _prompt("What did they say about the timeline? (empty: not asked)", default="", required=False)
     medium = given["medium"]
     if medium is None and ask:
         medium = click.prompt("Follow up by", type=click.Choice(["email", "phone"]), default="email")
-    decision_by = (
-        parse_day(given["decision_by"], start.date(), calendar, what="--decision-by") if given["decision_by"] else None
-    )
-    if decision_by is not None and decision_by < start.date():
-        raise UserError(f"--decision-by: {decision_by} is before the interview ({start.date()})")
+    decision_by = None
+    if given["decision_by"]:
+        decision_by = parse_day(given["decision_by"], start.date(), calendar, what="--decision-by")
+        if decision_by < start.date():
+            raise UserError(f"--decision-by: {decision_by} is before the interview ({start.date()})")
     return Answers(
         company=company,
         role=role or None,
@@ -197,6 +154,72 @@ def _answers(config: Config, given: dict, invite: Invite | None, ask: bool) -> A
         subdivision=given["subdivision"],
         id=given["ident"],
     )
+
+
+def _company_and_role(given: dict, invite: Invite | None, ask: bool) -> tuple[str, str | None]:
+    """From the flags; else guessed from the invitation (offered as the default on a terminal, said on stderr
+    elsewhere); else asked."""
+    from calsync.invite import company_from
+
+    company = given["company"]
+    if not company and invite is not None:
+        guess = company_from(invite)
+        if ask:
+            company = _prompt("Company", default=guess)
+        elif guess:
+            company = guess
+            click.echo(f"company: {guess} (from the invitation's addresses; --company to set)", err=True)
+    company = company or _required("Company", "--company", ask)
+    role = given["role"]
+    if role is None and ask:
+        role = _prompt("Role", default=_role_from(invite, company) or "", required=False)
+    elif role is None and (guess := _role_from(invite, company)):
+        role = guess
+        click.echo(f"role: {guess} (from the invitation's title; --role to set)", err=True)
+    return company, role
+
+
+def _times(config: Config, given: dict, invite: Invite | None, zone, calendar, ask: bool) -> tuple[datetime, datetime]:
+    """Start and end as wall times in ``zone`` (an end in a repeated DST hour keeps its offset)."""
+    from calsync.capture import end_after, instant
+    from calsync.when import parse_duration, parse_moment
+
+    if given["end"] and given["duration"]:
+        raise UserError("give --end or --duration, not both")
+    if given["at"]:
+        start = parse_moment(given["at"], today(config), calendar)
+    elif invite is not None:
+        start = invite.start.astimezone(zone).replace(tzinfo=None)
+    else:
+        start = parse_moment(_required("When (e.g. 2026-12-01 14:00)", "--at", ask), today(config), calendar)
+    if given["end"]:
+        end = parse_moment(given["end"], start.date(), calendar, what="--end")
+    elif given["duration"]:
+        end = end_after(start, parse_duration(given["duration"]), zone)
+    elif invite is not None:  # the invitation's length, from wherever the interview starts
+        end = end_after(start, invite.end - invite.start, zone)
+    else:
+        length = _prompt("How long", default="1h") if ask else "1h"
+        end = end_after(start, parse_duration(length), zone)
+    if instant(end, zone) <= instant(start, zone):
+        raise UserError(f"the interview ends ({end:%Y-%m-%d %H:%M}) before it starts ({start:%Y-%m-%d %H:%M})")
+    return start, end
+
+
+def _people(given: dict, invite: Invite | None, ask: bool) -> list:
+    """The --interviewer flags; else the invitation's people; else asked, one at a time."""
+    from calsync.capture import Person, parse_person
+
+    people = [parse_person(spec) for spec in given["interviewers"]]
+    if not people and invite is not None:
+        people = [Person(p.name, p.email) for p in invite.people]
+    if not people and ask:
+        while spec := _prompt("Interviewer (Name <email>; empty when done)", default="", required=False):
+            try:
+                people.append(parse_person(spec))
+            except UserError as exc:
+                click.echo(f"  {exc}", err=True)
+    return people
 
 
 def _prompt(text: str, default: str | None = None, required: bool = True) -> str:
