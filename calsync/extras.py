@@ -3,22 +3,22 @@ installs it, instead of a traceback."""
 
 from __future__ import annotations
 
-# Top-level module -> the extra that installs it (pyproject.toml's [project.optional-dependencies]).
+# Top-level module -> (the extra that installs it, the distribution it comes from), per pyproject.toml.
 EXTRA_OF_MODULE = {
-    "caldav": "caldav",
-    "keyring": "caldav",
-    "googleapiclient": "google",
-    "google": "google",
-    "google_auth_oauthlib": "google",
-    "google_auth_httplib2": "google",
-    "httplib2": "google",
+    "caldav": ("caldav", "caldav"),
+    "keyring": ("caldav", "keyring"),
+    "googleapiclient": ("google", "google-api-python-client"),
+    "google": ("google", "google-auth"),
+    "google_auth_oauthlib": ("google", "google-auth-oauthlib"),
+    "google_auth_httplib2": ("google", "google-auth-httplib2"),
+    "httplib2": ("google", "httplib2"),
 }
 
 
 def missing_extra(exc: ModuleNotFoundError) -> str | None:
     """One line naming the extra to install, or None when the missing module is not an extra's."""
     module = (exc.name or "").split(".")[0]
-    extra = EXTRA_OF_MODULE.get(module)
-    if extra is None:
+    if module not in EXTRA_OF_MODULE:
         return None
-    return f"the {extra} provider needs the {module!r} package, not installed: pip install 'calsync[{extra}]'"
+    extra, distribution = EXTRA_OF_MODULE[module]
+    return f"the {extra} provider needs {distribution}, which is not installed: pip install 'calsync[{extra}]'"

@@ -607,7 +607,7 @@ def test_a_provider_without_its_extra_names_the_install_command(tmp_path, home):
     assert result.returncode == 2, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("calsync: error")]
     assert errors == [
-        "calsync: error: the caldav provider needs the 'caldav' package, not installed: pip install 'calsync[caldav]'"
+        "calsync: error: the caldav provider needs caldav, which is not installed: pip install 'calsync[caldav]'"
     ]
     assert "Traceback" not in result.stderr
 
@@ -638,3 +638,29 @@ def test_a_moved_invitation_keeps_its_length_and_flags_win(home):
     assert moved.start.replace(tzinfo=None) == datetime(2026, 12, 2, 9, 0)
     assert moved.end - moved.start == timedelta(minutes=45)  # the invitation's 14:00-14:45
     assert (moved.role, moved.country, moved.subdivision) == ("Staff", "US", "CA")
+
+
+_MISSING_GOOGLE = """
+import sys
+sys.modules["googleapiclient"] = None  # as if the extra were not installed
+from calsync.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_google_without_its_extra_names_the_install_command(tmp_path, home):
+    config = tmp_path / "g.toml"
+    config.write_text(
+        f'interviews = "{interviews_of(home)}"\nstate_dir = "{tmp_path / "state"}"\n'
+        f'[targets.g]\nprovider = "google"\ncalendar = "Jobs"\ntoken_file = "{tmp_path / "token.json"}"\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", _MISSING_GOOGLE, "--config", str(config), "sync"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    errors = [line for line in result.stderr.splitlines() if line.startswith("calsync: error")]
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert errors == [
+        "calsync: error: the google provider needs google-api-python-client, which is not installed: "
+        "pip install 'calsync[google]'"
+    ]
