@@ -38,19 +38,21 @@ class Change:
         if self.after is None:
             return f"{what} {_when(self.before)} -> no longer planned"
         old, new = self.before, self.after
+        if _sent_on(new) is not None and _sent_on(old) is None:
+            return f"{what} {_when(old)} -> sent {short_day(_sent_on(new))}  ({self.ref})"
         if new.status is not old.status:
             return f"{what} {_when(old)} -> {_status(new)}  ({self.ref})"
         return f"{what} {_when(old, new)} -> {_when(new, old)}  ({self.ref})"
 
 
 def changes(before: list[FollowUp], after: list[FollowUp], interview_id: str | None = None) -> list[Change]:
-    """Each follow-up (of ``interview_id``, or all) whose due time, deadline or status differs, in due order."""
+    """Each follow-up (of ``interview_id``, or all) whose due time, status or sent day differs, in due order."""
     old = {f.uid: f for f in before if interview_id is None or f.interview.id == interview_id}
     new = {f.uid: f for f in after if interview_id is None or f.interview.id == interview_id}
     found = []
     for uid in old.keys() | new.keys():
         a, b = old.get(uid), new.get(uid)
-        if a is not None and b is not None and (a.due, a.status) == (b.due, b.status):
+        if a is not None and b is not None and (a.due, a.status, _sent_on(a)) == (b.due, b.status, _sent_on(b)):
             continue
         found.append(Change(ref_of(b or a), a, b))
     return sorted(found, key=lambda c: ((c.after or c.before).due.astimezone(UTC), c.ref))
@@ -62,6 +64,11 @@ def _when(f: FollowUp, other: FollowUp | None = None) -> str:
     if other is not None and other.due.date() == f.due.date():
         text += f" {f.due:%H:%M}"
     return text
+
+
+def _sent_on(f: FollowUp):
+    """The day a follow-up was sent, where the planner records it (``FollowUp.sent_on``, from daily-views)."""
+    return getattr(f, "sent_on", None)
 
 
 def _status(f: FollowUp) -> str:
