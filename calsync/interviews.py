@@ -13,7 +13,7 @@ from typing import Any
 
 from calsync.errors import InputError, UserError
 from calsync.model import EventKind, HistoryEvent, Interview, Interviewer, Medium, Source
-from calsync.tomlfile import LineIndex, read_toml
+from calsync.tomlfile import LineIndex, explained, read_toml
 from calsync.zones import zone_named
 
 _INTERVIEW_KEYS = {
@@ -45,7 +45,10 @@ def load_interviews(
     default_subdivision: str | None = None,
 ) -> list[Interview]:
     """Read and validate the interview file at ``path``."""
-    data, lines = read_toml(path, "interview file")
+    try:
+        data, lines = read_toml(path, "interview file")
+    except InputError as exc:  # `start = 2026-12-01 10:00`: say what to write
+        raise explained(exc) from None
     return parse_interviews(data, lines, path, default_timezone, default_country, default_subdivision)
 
 

@@ -47,11 +47,16 @@ def read_text(path: Path, missing_ok: bool = False) -> str:
 
 def snapshot(text: str, path: Path, config: Config) -> Snapshot:
     """Load and plan ``text`` as if it were the file at ``path``: the same checks and rules as ``calsync plan``."""
+    import tomllib
+
     from calsync.interviews import parse_interviews
     from calsync.planner import hook_adjuster, plan
-    from calsync.tomlfile import parse_toml
+    from calsync.tomlfile import LineIndex, syntax_error
 
-    data, lines = parse_toml(text, path)
+    try:
+        data, lines = tomllib.loads(text), LineIndex(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise syntax_error(exc, text, path) from None
     interviews = parse_interviews(data, lines, path, config.timezone, config.country, config.subdivision)
     return Snapshot(text, interviews, plan(interviews, config.policy, adjust=hook_adjuster()).followups)
 
