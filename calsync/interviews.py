@@ -13,7 +13,7 @@ from typing import Any
 
 from calsync.errors import InputError, UserError
 from calsync.model import EventKind, HistoryEvent, Interview, Interviewer, Medium, Source
-from calsync.tomlfile import LineIndex, explained, read_toml
+from calsync.tomlfile import LineIndex, read_toml
 from calsync.zones import zone_named
 
 _INTERVIEW_KEYS = {
@@ -48,6 +48,8 @@ def load_interviews(
     try:
         data, lines = read_toml(path, "interview file")
     except InputError as exc:  # `start = 2026-12-01 10:00`: say what to write
+        from calsync.tomlfile import explained
+
         raise explained(exc) from None
     return parse_interviews(data, lines, path, default_timezone, default_country, default_subdivision)
 
