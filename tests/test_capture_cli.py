@@ -664,3 +664,16 @@ def test_google_without_its_extra_names_the_install_command(tmp_path, home):
         "calsync: error: the google provider needs google-api-python-client, which is not installed: "
         "pip install 'calsync[google]'"
     ]
+
+
+def test_init_then_add_keeps_the_starter_byte_for_byte(tmp_path):
+    config = tmp_path / "config.toml"
+    interviews = tmp_path / "interviews.toml"
+    ok(config, "init", "--timezone", "Europe/London", "--country", "GB", "--interviews", str(interviews))
+    starter = interviews.read_text()
+    ok(config, "add", "--company", "Initech", "--at", "2026-12-01 10:00", "--interviewer", "Sam <sam@i.example>")
+    text = interviews.read_text()
+    assert text.startswith(starter)
+    (added,) = load_interviews(interviews)
+    assert (added.id, added.timezone.key) == ("initech", "Europe/London")  # the config's zone, written out
+    assert "country" not in tomllib.loads(text)["interviews"][0]  # the config's country applies; not copied
