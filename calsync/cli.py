@@ -81,6 +81,14 @@ class CalsyncGroup(click.Group):
                 click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
             click.echo(f"calsync: error: {exc}", err=True)
             ctx.exit(2)
+        except ModuleNotFoundError as exc:
+            from calsync.extras import missing_extra
+
+            message = missing_extra(exc)
+            if message is None:
+                raise
+            click.echo(f"calsync: error: {message}", err=True)
+            ctx.exit(2)
 
 
 def _disable_plugins(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
@@ -295,6 +303,17 @@ def plugin_new_command(name: str, parent: Path) -> None:
 
     root = new_plugin(name, parent)
     click.echo(f'Created {root}: pip install -e "{root}[test]" && python -m pytest {root}')
+
+
+def _register_capture_commands() -> None:
+    """``init``, ``add``, ``record``, ``done``: the commands that write the interview file."""
+    from calsync.commands import add, init, record
+
+    for module in (init, add, record):
+        module.register(cli)
+
+
+_register_capture_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
