@@ -14,8 +14,8 @@ from filetargets import Workspace, event, run_cli
 from calsync.config import load_config
 from calsync.interviews import load_interviews
 from calsync.planner import plan
-from calsync.sync.identity import remote_uid
 from calsync.sync.engine import sync_target
+from calsync.sync.identity import remote_uid
 
 VDIR = 'provider = "vdir"'
 ICS = 'provider = "ics"'
