@@ -108,7 +108,8 @@ class Faults:
     ``busy``
         the next requests answered with these statuses (429, 503) and ``Retry-After: 1``, one each.
     ``drop``
-        the next N writes (PUT, DELETE) are forwarded, then the connection is closed without an answer.
+        N writes (PUT, DELETE) are forwarded, then the connection is closed without an answer (never two writes
+        in a row: the write sent again goes through).
     ``slow``
         (N, seconds): the next N requests answered that much later.
     ``chance``
@@ -119,6 +120,7 @@ class Faults:
     refuse: dict[bytes, int] = field(default_factory=dict)
     etag_form: str | None = None
     trash_bin: bool = False
+    trash_status: int = 400  # Nextcloud; SOGo answers 409
     unique_uids: bool = False
     busy: list[int] = field(default_factory=list)
     drop: int = 0
@@ -126,6 +128,7 @@ class Faults:
     chance: tuple[random.Random, float] | None = None
     budget: int = 0
     injected: list[str] = field(default_factory=list)
+    dropped_last: bool = False
     trashed: set[str] = field(default_factory=set)
     trashed_paths: set[str] = field(default_factory=set)
     homes: dict[str, str] = field(default_factory=dict)  # UID -> resource path, as written through the proxy
@@ -186,7 +189,12 @@ class CountingProxy:
 
         for method in _METHODS:
             setattr(Handler, f"do_{method}", Handler._forward)
-        self._server = ThreadingHTTPServer((HOST, self.port), Handler)
+
+        class Quiet(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):  # a client that gave up (a fault test): not news
+                pass
+
+        self._server = Quiet((HOST, self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -296,7 +304,7 @@ class CountingProxy:
                 message = b'<?xml version="1.0"?><d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns">'
                 message += b"<s:message>Deleted calendar object with uid already exists in this calendar "
                 message += b"collection.</s:message></d:error>"
-                return 400, [("Content-Type", "application/xml")], message
+                return faults.trash_status, [("Content-Type", "application/xml")], message
             home = faults.homes.get(uid or "")
             if faults.unique_uids and home and posixpath.dirname(home) != posixpath.dirname(path):
                 faults.note("uid-in-another-calendar")
@@ -329,11 +337,17 @@ class CountingProxy:
                 faults.trashed_paths.add(path)
 
     def _drop(self, method: str) -> bool:
+        """Whether to drop this write's answer: one write in two at most (a resent write goes through)."""
+        faults = self.faults
         with self._lock:
-            if self.faults.drop and method in ("PUT", "DELETE"):
-                self.faults.drop -= 1
-                self.faults.note("drop")
+            if method not in ("PUT", "DELETE"):
+                return False
+            if faults.drop and not faults.dropped_last:
+                faults.drop -= 1
+                faults.dropped_last = True
+                faults.note("drop")
                 return True
+            faults.dropped_last = False
         return False
 
     # --- counting -------------------------------------------------------------------------------------------
@@ -381,9 +395,10 @@ class Server:
         return options
 
     def request(
-        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None, proxied: bool = False
     ) -> tuple[int, dict[str, str], bytes]:
-        parts = urlsplit(self.direct_url)
+        """One request to the server (``proxied``: through the proxy, so that its fault modes see it)."""
+        parts = urlsplit(self.url if proxied else self.direct_url)
         if parts.scheme == "https":
             conn = http.client.HTTPSConnection(parts.hostname, parts.port, context=self.ssl_context, timeout=60)
         else:

@@ -87,6 +87,8 @@ class Reply:
     #: True when the request was sent more than once (a dropped connection, a timeout): a conditional write may
     #: then have landed the first time, and its 412 or 404 be about calsync's own write.
     repeated: bool = False
+    #: The body of an answer the library turned into an exception (a 403), for the server's reason.
+    raw: bytes = b""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -99,7 +101,7 @@ class Reply:
     def body(self) -> bytes:
         """The answer's body as sent (for a GET of one calendar resource)."""
         if self.response is None:
-            return b""
+            return self.raw
         raw = self.response.raw
         return raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
 
@@ -216,7 +218,8 @@ class Session:
                 if exc.status != 403:
                     raise
                 # a 403 is an answer here (no-uid-conflict, valid-sync-token, a read-only calendar), not a login
-                return Reply(403, {}, None, [_local(tag) for tag in exc.preconditions])
+                raw = exc.body.encode("utf-8") if isinstance(exc.body, str) else bytes(exc.body or b"")
+                return Reply(403, {}, None, [_local(tag) for tag in exc.preconditions], raw=raw)
             return Reply(response.status, response.headers, response, _conditions(response))
 
         repeatable = method in _SAFE_METHODS or any(

@@ -388,6 +388,16 @@ class CalDAVProvider(Provider):
                 return Written(href, self._etag(href))  # the first try landed; its answer was lost
             raise PreconditionFailed(href, f"an item exists already at {href}")
         if reply.status in (403, 409) and reply.condition == "no-uid-conflict":
+            holder = _conflicting_href(reply)
+            if holder is not None and _child_name(urlsplit(calendar).path, holder) is None:
+                # iCloud, Fastmail: one UID per account, and another calendar has it
+                raise ItemRefused(
+                    href,
+                    f"the server refused to create it: {reply.status} no-uid-conflict: another calendar of this "
+                    f"account ({posixpath.dirname(holder.rstrip('/'))}/) holds UID {item.uid} (give one of the two "
+                    "targets a uid_suffix)",
+                    reply.status,
+                )
             raise PreconditionFailed(href, f"another resource of this calendar holds UID {item.uid}")
         raise self._refusal("create", href, reply)
 
@@ -546,18 +556,28 @@ def _server_reason(reply: Any) -> str:
     """What the server said about a refusal, in a few words: the status's phrase, a DAV precondition, SabreDAV's
     ``<s:message>``, or the first line of a plain-text body."""
     parts = []
+    from http import HTTPStatus
+
     phrase = getattr(reply.response, "reason", None) if reply.response is not None else None
+    if not phrase and reply.status in HTTPStatus._value2member_map_:
+        phrase = HTTPStatus(reply.status).phrase
     if phrase:
         parts.append(str(phrase))
     if reply.condition:
         parts.append(reply.condition)
-    body = reply.body[:4000].decode("utf-8", "replace") if reply.response is not None else ""
+    body = reply.body[:4000].decode("utf-8", "replace")
     message = re.search(r"<(?:\w+:)?message>([^<]{1,300})</", body)
     if message:
         parts.append(message.group(1).strip())
     elif body.strip() and "<" not in body[:100]:
         parts.append(body.strip().splitlines()[0][:150])
     return (" " + ": ".join(parts)) if parts else ""
+
+
+def _conflicting_href(reply: Any) -> str | None:
+    """The resource a ``no-uid-conflict`` names (RFC 4791 5.3.2.1), when the body says."""
+    found = re.search(r"no-uid-conflict[^>]*>\s*<(?:\w+:)?href>([^<]+)</", reply.body.decode("utf-8", "replace"))
+    return unquote(urlsplit(found.group(1).strip()).path) if found else None
 
 
 def _seconds(value: str | None) -> float | None:
