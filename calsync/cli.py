@@ -229,7 +229,7 @@ def sync_command(
         click.echo(json.dumps([report.as_dict() for report in reports], indent=2, ensure_ascii=False))
     if failed:
         raise click.exceptions.Exit(2)
-    if any(report.failed for report in reports):
+    if not dry_run and any(report.failed for report in reports):
         raise click.exceptions.Exit(1)  # partial: some items were refused, the rest is written
 
 
