@@ -175,3 +175,57 @@ def test_the_cli_exits_1_on_partial_failure_and_lists_the_item(tmp_path, registe
     Refusing.refused = {}
     out = ws.run("sync", expect=0)
     assert "1 created" in out
+
+
+# --- a to-do target from before to-dos had UIDs of their own: moved, crash-safe ------------------------------------
+
+
+def _legacy_todo_target(tmp_path, followups):
+    """What an older calsync left in a vdir to-do target: to-dos under the plan's UIDs, and a state saying so."""
+    from calsync.plugins import provider_class
+    from calsync.render import content_hash, render_item
+    from calsync.sync.state import StateRow
+
+    target = Target("tasks", "vdir", {"path": str(tmp_path / "tasks"), "component": "todo"}, state_dir=tmp_path)
+    provider = provider_class("vdir")(target)
+    db = StateDB(state_path(target, tmp_path))
+    for f in followups:
+        item = render_item(f, component="todo")
+        written = provider.create(item)
+        db.put(StateRow(f.uid, written.href, written.etag, content_hash(item), 0, f.due.isoformat(), False, False,
+                        item.ical))  # fmt: skip
+    db.close()
+    return target
+
+
+def _todo_uids(folder) -> list[str]:
+    import icalendar
+
+    return [
+        str(c["UID"]) for p in folder.glob("*.ics") for c in icalendar.Calendar.from_ical(p.read_bytes()).walk("VTODO")
+    ]
+
+
+@pytest.mark.parametrize("crash_after", [0, 1, 2, 3])
+def test_a_legacy_todo_target_moves_to_its_own_uids_through_crashes(tmp_path, crash_after):
+    from crashing import Crash, crashing
+
+    from calsync.sync.identity import remote_uid
+
+    followups = many_followups(3)
+    target = _legacy_todo_target(tmp_path, followups)
+    folder = tmp_path / "tasks"
+    for _ in range(6):  # a crash at the same point of every run (a run with fewer actions left gets through)
+        try:
+            sync_target(target, followups, provider=crashing(target, crash_after), now=NOW)
+            break
+        except Crash:
+            uids = _todo_uids(folder)
+            assert len(uids) == len(set(uids))
+            # every follow-up is there under one UID or the other, never lost
+            for f in followups:
+                assert f.uid in uids or remote_uid(f.uid, "todo", None) in uids
+    report = sync_target(target, followups, now=NOW)
+    assert report.conflicts == [] and report.failed == []
+    assert sorted(_todo_uids(folder)) == sorted(remote_uid(f.uid, "todo", None) for f in followups)
+    assert sync_target(target, followups, now=NOW).writes == 0
