@@ -6,7 +6,7 @@ import re
 from datetime import UTC, timedelta
 
 from factories import NEW_YORK, followup
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calsync.model import Kind
@@ -40,6 +40,7 @@ def _in_utc(data: bytes) -> bytes:
     return re.sub(rb"^(DTSTART|DTEND|DUE);TZID=([^:]+):(\d{8}T\d{6})", utc, data, flags=re.M)
 
 
+@settings(max_examples=60)
 @given(kind=kinds, component=components, hour=hours, lf=st.booleans(), utc=st.booleans(), stamp=st.integers(0, 10**6))
 def test_what_servers_do_to_an_item_is_not_an_edit(kind, component, hour, lf, utc, stamp):
     ours = item(kind, component, hour)
@@ -52,6 +53,7 @@ def test_what_servers_do_to_an_item_is_not_an_edit(kind, component, hour, lf, ut
     assert same_content(ours, theirs)
 
 
+@settings(max_examples=60)
 @given(kind=kinds, component=components, hour=hours, edit=st.sampled_from(["summary", "time", "status", "alarm"]))
 def test_what_a_person_changes_is_an_edit(kind, component, hour, edit):
     ours = item(kind, component, hour)

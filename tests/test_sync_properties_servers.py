@@ -107,7 +107,7 @@ def test_random_histories_converge_on_servers(backend, history, crashes):
 
 # --- the same, with the CalDAV servers misbehaving at random ------------------------------------------------------
 
-FAULT_ROUNDS = int(os.environ.get("CALSYNC_ROUNDS", "3"))  # deep: CALSYNC_ROUNDS=50
+FAULT_ROUNDS = int(os.environ.get("CALSYNC_ROUNDS", "2"))  # deep: CALSYNC_ROUNDS=50
 
 
 @pytest.fixture(params=["radicale", "xandikos"])
