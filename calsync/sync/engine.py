@@ -212,8 +212,9 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
     naming.ids.update({i.uid: i for i in fresh})
     context = _Context(db, state, desired, report, standing, now)
     recreate: list[Create] = []
+    by_key = {_key(action): action for action in actions}
     for outcome in provider.apply([_on_target(action, naming) for action in actions]):
-        outcome = _in_plan_terms(outcome, actions)
+        outcome = _in_plan_terms(outcome, by_key)
         if _trash_bin(outcome, state, standing):
             recreate.append(outcome.action)  # type: ignore[arg-type]
             continue
@@ -305,9 +306,12 @@ def _admit(actions: list[Action], standing, state, desired, now, report: SyncRep
     retried: list[Action] = []
     for action in actions:
         refusal = standing.get(action.uid)
+        if refusal is None:
+            sent.append(action)
+            continue
         verdict = refusals.verdict(refusal, _content(action, state), now)
         if verdict == "send":
-            (sent if refusal is None else retried).append(action)
+            retried.append(action)
             continue
         summary, due = _what(action, state, desired)
         report.failed.append(
@@ -381,19 +385,16 @@ def _on_target(action: Action, naming: Naming) -> Action:
     return action if remote == action.uid else dataclasses.replace(action, uid=remote)
 
 
-def _in_plan_terms(outcome: Outcome, actions: list[Action]) -> Outcome:
-    for action in actions:
-        if _same_action(action, outcome.action):
-            return dataclasses.replace(outcome, action=action)
-    return outcome
+def _in_plan_terms(outcome: Outcome, by_key: dict[tuple[str, str], Action]) -> Outcome:
+    """The outcome of an action sent under the target's UID, about the planned action (keyed by :func:`_key`)."""
+    planned = by_key.get(_key(outcome.action))
+    return outcome if planned is None else dataclasses.replace(outcome, action=planned)
 
 
-def _same_action(planned: Action, sent: Action) -> bool:
-    if type(planned) is not type(sent):
-        return False
-    if isinstance(planned, Delete):
-        return planned.href == sent.href  # type: ignore[union-attr]
-    return planned.item.uid == sent.item.uid  # type: ignore[union-attr]
+def _key(action: Action) -> tuple[str, str]:
+    if isinstance(action, Delete):
+        return ("delete", action.href)
+    return (action.verb, action.item.uid)
 
 
 def _trash_bin(outcome: Outcome, state: dict[str, StateRow], standing) -> bool:
@@ -426,7 +427,7 @@ def _recreate_under_new_uids(provider: Provider, context: _Context, naming: Nami
         )
     context.db.put_identities([naming.ids[a.uid] for a in fresh])
     for outcome in provider.apply([_on_target(action, naming) for action in fresh]):
-        _record(context, _in_plan_terms(outcome, fresh))
+        _record(context, _in_plan_terms(outcome, {_key(action): action for action in fresh}))
 
 
 def _retire(provider: Provider, db: StateDB, naming: Naming, report: SyncReport) -> None:
