@@ -229,3 +229,19 @@ def test_a_legacy_todo_target_moves_to_its_own_uids_through_crashes(tmp_path, cr
     assert report.conflicts == [] and report.failed == []
     assert sorted(_todo_uids(folder)) == sorted(remote_uid(f.uid, "todo", None) for f in followups)
     assert sync_target(target, followups, now=NOW).writes == 0
+
+
+def test_a_calendar_that_refuses_everything_never_makes_calsync_give_up(target):
+    """A read-only or full calendar refuses every item: that is not the items' fault, and once it is fixed they all
+    go in (none is left alone as "given up")."""
+    plan = many_followups(3)
+    Refusing.refused = {f.uid: "403 Forbidden: the calendar is read-only" for f in plan}
+    moment = NOW
+    for _ in range(GIVE_UP_AFTER + 2):
+        report = sync(target, plan, now=moment)
+        moment += timedelta(days=1)
+        assert {f.state for f in report.failed} <= {"refused"} and len(report.failed) == 3
+    assert "problem of the calendar" in sync_summary(report)
+    Refusing.refused = {}
+    report = sync(target, plan, now=moment)
+    assert sorted(report.created) == sorted(f.uid for f in plan) and report.failed == []

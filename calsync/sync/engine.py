@@ -221,6 +221,7 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
         _record(context, outcome)
     if recreate:
         _recreate_under_new_uids(provider, context, naming, recreate)
+    _not_about_the_items(context)
     _retire(provider, db, naming, report)
     db.set_provider_state(provider.state)
     _refresh_token(provider, db, bool(actions) or bool(retired), scan.token, naming, desired)
@@ -430,6 +431,28 @@ def _recreate_under_new_uids(provider: Provider, context: _Context, naming: Nami
         _record(context, _in_plan_terms(outcome, {_key(action): action for action in fresh}))
 
 
+def _not_about_the_items(context: _Context) -> None:
+    """When a run wrote nothing and had several items refused, the calendar is the likelier cause (read-only, full):
+    those refusals never count towards giving up, so the items go in once the calendar is fixed."""
+    report, refused = context.report, context.refused_now
+    if report.writes or len(refused) < 2:
+        return
+    limit = refusals.GIVE_UP_AFTER - 1
+    for refusal in refused.values():
+        if refusal.attempts > limit:
+            context.db.put_refusal(dataclasses.replace(refusal, attempts=limit))
+    report.failed = [
+        dataclasses.replace(f, attempts=min(f.attempts, limit), state="refused")
+        if f.uid in refused and f.state == "given up"
+        else f
+        for f in report.failed
+    ]
+    report.notes.append(
+        f"the target refused all {len(refused)} items it was sent: more likely a problem of the calendar "
+        "(read-only? full?) than of the items"
+    )
+
+
 def _retire(provider: Provider, db: StateDB, naming: Naming, report: SyncReport) -> None:
     """Delete what calsync left under an old UID, once the item is written under its new one."""
     retired = db.retired()
@@ -504,6 +527,7 @@ class _Context:
     report: SyncReport
     standing: dict[str, refusals.Refusal]
     now: datetime
+    refused_now: dict[str, refusals.Refusal] = field(default_factory=dict)
 
 
 def _record(context: _Context, outcome: Outcome) -> None:
@@ -519,6 +543,7 @@ def _record(context: _Context, outcome: Outcome) -> None:
             error.retry_after,
         )  # fmt: skip
         db.put_refusal(refusal)
+        context.refused_now[uid] = refusal
         summary, due = _what(action, state, desired)
         report.failed.append(
             FailedItem(uid, summary, due, error.reason, error.status, refusal.attempts,
