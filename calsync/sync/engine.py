@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from calsync.errors import ItemRefused, NotFound, PreconditionFailed, UserError
+from calsync.errors import ItemRefused, NotFound, PreconditionFailed, UserError, WritesRefused
 from calsync.model import FollowUp, Policy
 from calsync.provider import Action, Create, Delete, Item, Outcome, Provider, RemoteItem, Scan, Target, Update
 from calsync.sync import refusals
@@ -213,17 +213,27 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
     context = _Context(db, state, desired, report, standing, now)
     recreate: list[Create] = []
     by_key = {_key(action): action for action in actions}
-    for outcome in provider.apply([_on_target(action, naming) for action in actions]):
-        outcome = _in_plan_terms(outcome, by_key)
-        if _trash_bin(outcome, state, standing):
-            recreate.append(outcome.action)  # type: ignore[arg-type]
-            continue
-        _record(context, outcome)
-    if recreate:
-        _recreate_under_new_uids(provider, context, naming, recreate)
-    _not_about_the_items(context)
-    _retire(provider, db, naming, report)
-    db.set_provider_state(provider.state)
+    recorded: set[str] = set()
+    try:
+        for outcome in provider.apply([_on_target(action, naming) for action in actions]):
+            outcome = _in_plan_terms(outcome, by_key)
+            recorded.add(outcome.action.uid)
+            if _trash_bin(outcome, state, standing):
+                recreate.append(outcome.action)  # type: ignore[arg-type]
+                continue
+            _record(context, outcome)
+        if recreate:
+            _recreate_under_new_uids(provider, context, naming, recreate)
+        _not_about_the_items(context)
+        _retire(provider, db, naming, report)
+    except WritesRefused:
+        # Not sent: an intent left behind would make a later edit by the user pass for this update.
+        for action in actions:
+            if isinstance(action, Update) and action.uid not in recorded:
+                db.drop_intent(action.uid)
+        raise
+    finally:
+        db.set_provider_state(provider.state)  # what the provider learnt is kept even when the target stops it
     _refresh_token(provider, db, bool(actions) or bool(retired), scan.token, naming, desired)
     return report
 
@@ -557,6 +567,9 @@ def _record(context: _Context, outcome: Outcome) -> None:
     if isinstance(error, NotFound):
         if uid in state:
             db.put(dataclasses.replace(state[uid], gone=True))
+        elif isinstance(action, Create):
+            # Never recorded, and found deleted there (a lost state): the user's deletion is remembered, so it sticks.
+            db.put(dataclasses.replace(_row_for(uid, action.item, desired, state), href=error.href, gone=True))
         report.notes.append(f"{uid}: gone from the target")
         return
     if error is not None:
