@@ -227,7 +227,8 @@ def sync_command(
 ) -> None:
     """Bring the configured calendars in step with the plan (no TARGET: all of them).
 
-    With no target configured, syncs a vdir folder in your data directory, which needs no server.
+    With no target configured, syncs a vdir folder in your data directory, which needs no server. Exit status: 0
+    all written, 1 some items refused by a target (listed; the rest is written), 2 bad input or a target failed.
     """
     from calsync.report import sync_summary
     from calsync.sync.engine import sync_target
@@ -265,6 +266,8 @@ def sync_command(
         click.echo(json.dumps([report.as_dict() for report in reports], indent=2, ensure_ascii=False))
     if failed:
         raise click.exceptions.Exit(2)
+    if not dry_run and any(report.failed for report in reports):
+        raise click.exceptions.Exit(1)  # partial: some items were refused, the rest is written
 
 
 @cli.command("plugins")

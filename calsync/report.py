@@ -85,6 +85,8 @@ def sync_summary(report: SyncReport) -> str:
     for conflict in report.conflicts:
         lines.append(f"  kept the target's version of {conflict.uid}: {conflict.reason} (--force overwrites)")
     lines.extend(f"  note: {note}" for note in report.notes)
+    for failed in report.failed:
+        lines.append(f"  failed: {failed.summary} (due {failed.due}): {failed.reason}{_next_try(failed)}")
     return "\n".join(lines)
 
 
@@ -116,3 +118,11 @@ def plugins_table(found: dict[str, Any]) -> str:
     for name in found.get("disabled", []):
         lines.append(f"{name}  [disabled]")
     return "\n".join(lines) if lines else "no plugins loaded"
+
+
+def _next_try(failed) -> str:
+    if failed.state == "given up":
+        return f" (refused {failed.attempts} times for this reason: left alone until the item changes)"
+    if failed.state == "waiting":
+        return f" (refused {failed.attempts} time(s); tried again after {failed.retry_at})"
+    return f" (refused {failed.attempts} time(s); the next sync tries again)"
