@@ -230,10 +230,10 @@ EXTENSION_ROWS = [
     ("after the holiday season", "2027-01-04"),
     ("after the Christmas holidays", "2027-01-04"),
     ("early in the new year", None),  # as "early next year"
-    ("after Easter", None),  # no US public holiday
-    ("after Juneteenth", None),  # its name is "Juneteenth National Independence Day"
+    ("after Easter", "2027-03-29"),  # Easter Sunday, Mar 28 2027; Easter Monday is no US holiday
+    ("after Juneteenth", "2027-06-21"),  # Sat Jun 19 2027 (table name "Juneteenth National Independence Day")
     ("after the meeting", None),
-    ("after the meeting next week", "2026-11-27"),  # an unknown "after X" takes nothing from the rest
+    ("after the meeting next week", None),  # "after" is left unread: no partial reads
     # Several phrases: the latest wins, whatever the order.
     ("by Friday, at the latest within two weeks", "2026-12-04"),
     ("within two weeks, probably by Friday", "2026-12-04"),
@@ -317,7 +317,7 @@ def test_phrase_said_on_the_issue_friday(text, expected):
         ("after May Day", "2027-03-01", "GB", "2027-05-04"),
         ("after May", "2027-03-01", "GB", None),  # a month name is never a holiday's short name
         ("after Christmas", "2026-12-01", "DE", "2026-12-28"),  # Second Day of Christmas, then the weekend
-        ("after Christmas", "2026-12-01", None, None),  # no holiday table
+        ("after Christmas", "2026-12-01", None, "2026-12-28"),  # no holiday table: Christmas is Dec 25 still
         ("after Christmas", "2026-12-25", "US", "2026-12-28"),  # said on the day
         ("after Christmas", "2026-12-27", "US", "2027-12-27"),  # passed: next year's
         ("after the holidays", "2026-12-01", "GB", "2027-01-04"),
@@ -356,7 +356,7 @@ def test_hours_count_from_the_end_in_the_interviews_zone():
 
 
 def test_normalize_is_canonical():
-    assert normalize("About “3–5” Business-Days, or so!").split() == ["5", "business", "days"]
+    assert normalize("About “3–5” Business-Days, or so!").split() == ["5", "business", "days", ","]
     assert normalize("a week or two").split() == ["2", "week"]
 
 
