@@ -146,7 +146,8 @@ _TIME_WORDS = frozenset(
 )  # fmt: skip
 # Holiday-name words that are fillers too ("Good Friday": "friday" is a time word already).
 _NAME_FILLERS = frozenset({"day", "of", "the", "and", "s", "bank", "national", "good", "saint", "st", "all",
-                           "birthday", "jr", "dr", "b", "r", "estimated", "observed", "king", "family", "people"})  # fmt: skip
+                           "birthday", "jr", "dr", "b", "r", "estimated", "observed", "king", "family",
+                           "people"})  # fmt: skip
 
 
 def _alternation(words) -> str:
@@ -515,11 +516,12 @@ _RULES: list[_Rule] = [
     ),
     _Rule("next business day", r"\b(?:the )?(?:next|following) business day\b", _next_business_day, "day"),
     # Absolute dates.
+    _Rule("ISO date", r"(?<![\d./-])(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?![\d./-])", _iso_date, "day"),
     _Rule(
-        "ISO date", r"(?<![\d./-])(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?![\d./-])", _iso_date, "day"
-    ),
-    _Rule(
-        "numeric date", r"(?<![\d./-])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?(?![\d/])", _slash_date, "day"
+        "numeric date",
+        r"(?<![\d./-])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?(?![\d/])",
+        _slash_date,
+        "day",
     ),
     _Rule("dotted date", r"(?<![\d./-])(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?P<y>\d{4}|\d{2})?(?![\d.])", _dot_date, "day"),
     _Rule(
@@ -548,7 +550,10 @@ _RULES: list[_Rule] = [
         "day",
     ),
     _Rule(
-        "day and month", rf"\b(?:the )?(?<![\d.])(?P<d>\d{{1,2}}) (?:of )?(?P<month>{_MONTH})\b{_YEAR}", _month_day, "day"
+        "day and month",
+        rf"\b(?:the )?(?<![\d.])(?P<d>\d{{1,2}}) (?:of )?(?P<month>{_MONTH})\b{_YEAR}",
+        _month_day,
+        "day",
     ),
     _Rule(
         "day of next month",
@@ -587,7 +592,7 @@ _RULES: list[_Rule] = [
     # Amounts of time.
     _Rule(
         "weeks and days",
-        rf"(?<![\d./-])(?P<n>\d+) (?P<u1>weeks?|wks?|months?) and (?P<k>\d+) (?P<u2>days?|weeks?|wks?)\b(?! ago\b)",
+        r"(?<![\d./-])(?P<n>\d+) (?P<u1>weeks?|wks?|months?) and (?P<k>\d+) (?P<u2>days?|weeks?|wks?)\b(?! ago\b)",
         _compound,
         "amount",
     ),
@@ -602,7 +607,10 @@ _RULES: list[_Rule] = [
 ]
 
 # Words before a date that change it (see the module docstring). The optional "the" after them goes with them.
-_MODIFIERS = rf"after|following(?! (?:{_WEEKDAY}|week|month|business)\b)|post|once|before|prior to|ahead of|(?:no|not) later than|(?:the )?week of"
+_MODIFIERS = (
+    rf"after|following(?! (?:{_WEEKDAY}|week|month|business)\b)|post|once|before|prior to|ahead of"
+    r"|(?:no|not) later than|(?:the )?week of"
+)
 
 
 def _with_modifier(rule: _Rule) -> str:
@@ -867,4 +875,3 @@ def not_understood(text: str, interview: Interview, calendar: BusinessCalendar) 
 @hookimpl(trylast=True)
 def calsync_parse_timeline(text: str, interview: Interview, calendar: BusinessCalendar) -> date | None:
     return parse_timeline(text, *interview_dates(interview), calendar)
-
