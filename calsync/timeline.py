@@ -134,11 +134,12 @@ _TIME_WORDS = frozenset(
      "monthly", "biweekly", "quarterly", "annually", "yearly",
      "couple", "few", "several", "many", "dozen", "hundred", "half", "next", "previous", "prior", "past",
      "following", "coming", "upcoming", "fifth", "sixth",
-     "after", "before", "until", "till", "til", "since", "ago", "than", "not", "least", "latest", "earliest",
+     "after", "before", "since", "ago", "than", "not", "least", "latest", "earliest",
      "later", "late", "early", "earlier", "mid", "middle", "midweek", "midmonth", "start", "beginning", "end",
      "close", "soon", "sooner", "shortly", "asap", "eventually", "immediately", "promptly", "presently",
      "imminently", "today", "tomorrow", "yesterday", "tonight", "longer", "while", "plus", "once", "post", "pre",
-     "holiday", "holidays", "vacation", "christmas", "xmas", "easter", "thanksgiving", "new", "eve", "diwali",
+     "holiday", "holidays", "vacation", "break", "recess", "shutdown",
+     "christmas", "xmas", "easter", "thanksgiving", "new", "eve", "diwali",
      "deepavali", "holi", "eid", "ramadan", "hanukkah", "passover", "pentecost", "whitsun", "whit", "boxing",
      "juneteenth", "mlk", "presidents", "labor", "memorial", "independence", "anzac", "bastille", "ascension",
      "assumption", "halloween", "dussehra",
@@ -176,7 +177,7 @@ def _range_of_units(m: re.Match[str]) -> str:
 
 _HEDGES = (
     r"ish|about|roughly|approximately|approx|around|circa|or so|give or take|at (?:the )?most|max|tops|"
-    r"at the (?:very )?latest|up to|no more than|not more than|less than|or less|maybe|perhaps|possibly|"
+    r"(?:at )?(?:the )?(?:very )?latest|up to|no more than|not more than|less than|or less|maybe|perhaps|possibly|"
     r"probably|hopefully|likely|ideally|realistically|expected|(?:or |if not |even )?(?:sooner|earlier)|"
     r"sometime|some time|any ?time|somewhere"
 )
@@ -206,6 +207,7 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"\bnew years\b", "new year"),  # "New Year's" (the apostrophe is gone)
     (r"\b(?:holiday|festive) season\b|\bchristmas holidays\b", "holidays"),
     (r"\bweek (of|in) the new year\b", r"week \1 january"),
+    (r"(?:\bthe )?(?:\bw/[cb]|\bweek (?:commencing|beginning|starting))\b", "the week of"),  # British "w/c 4 Jan"
     # Fillers that contain a time word: "next steps", "the final round".
     (r"\b(?:next|first|second|third|final|last|1st|2nd|3rd) (?=(?:steps?|rounds?|stages?|interviews?)\b)", ""),
     # "the 1st week", "the 4th quarter" (before ordinals lose their suffix); "the third quarter" -> "q3".
@@ -509,7 +511,7 @@ _RULES: list[_Rule] = [
     _Rule("the day after tomorrow", r"\b(?:the )?day after tomorrow\b", _offset(2), "fixed"),
     _Rule(
         "the new year",
-        rf"\b(?:(?P<q>{_QUALIFIER}) )?(?:(?:after|following|post|in|into|of) (?:the )?new year(?: day)?"
+        rf"\b(?:(?P<q>{_QUALIFIER}) )?(?:(?:after|following|post|in|into|of) (?:the )?new year(?: day)?(?! eve\b)"
         r"|(?:after|following|post) (?:the )?(?P<holidays>holidays))\b",
         _new_year,
         "fixed",
@@ -526,7 +528,7 @@ _RULES: list[_Rule] = [
     _Rule("dotted date", r"(?<![\d./-])(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?P<y>\d{4}|\d{2})?(?![\d.])", _dot_date, "day"),
     _Rule(
         "week of a month",
-        rf"\b(?:the )?(?P<nth>{_alternation(_NTH)}) week (?:of|in) (?P<month>{_MONTH}){_YEAR}\b",
+        rf"\b(?:(?:the )?end of )?(?:the )?(?P<nth>{_alternation(_NTH)}) week (?:of|in) (?P<month>{_MONTH}){_YEAR}\b",
         _week_of_month,
         "period",
     ),
