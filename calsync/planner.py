@@ -87,6 +87,12 @@ def deadline_of(interview: Interview, policy: Policy, parse_timeline: TimelinePa
             return parsed, False, None
     assumed = interview.start.astimezone(interview.timezone).date() + timedelta(days=policy.default_deadline_days)
     said = f"timeline {interview.timeline!r} not understood" if interview.timeline else "no timeline given"
+    if interview.timeline:
+        from calsync.timeline import not_understood
+
+        unknown = not_understood(interview.timeline, interview, calendar)
+        if unknown:
+            said += " (the words " + ", ".join(repr(word) for word in unknown) + ")"
     warning = (
         f"interview {interview.id!r}: {said}; assuming a decision by {assumed.isoformat()} "
         f"({policy.default_deadline_days} days after the interview). Set decision_by to be exact."

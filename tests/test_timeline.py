@@ -639,3 +639,15 @@ def test_holiday_tables_are_built_once_per_country_and_year():
     for day in range(1, 28):
         parse_timeline("after Bastille Day", date(2026, 7, day), ended(date(2026, 7, day)), calendar)
     assert _holidays_of_year.cache_info().misses == before
+
+
+def test_the_planner_assumes_d_for_a_half_read_phrase_and_names_the_words():
+    from calsync.planner import plan
+
+    result = plan([factories.interview(timeline="within ten days, maybe longer")])
+    check_in = next(f for f in result.followups if f.kind.value == "check_in")
+    assert check_in.assumed
+    assert check_in.deadline == d("2026-11-27")  # the interview + 7 days, not the 10 days half read
+    assert len(result.warnings) == 1
+    assert "'longer'" in result.warnings[0]
+    assert "2026-11-27" in result.warnings[0]
