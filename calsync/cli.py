@@ -240,3 +240,8 @@ def plugins_command() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="calsync")
+
+
+from calsync.explain import explain_command  # noqa: E402  (a command module of its own)
+
+cli.add_command(explain_command)
