@@ -155,6 +155,8 @@ def export_command(app: App, file: Path | None, output: Path, todo: bool) -> Non
     Cancelled follow-ups are included as STATUS:CANCELLED, so re-importing an updated file updates a calendar
     that has the old one.
     """
+    from datetime import UTC, datetime
+
     from calsync.files import write_atomic
     from calsync.render import render_calendar
 
@@ -164,9 +166,10 @@ def export_command(app: App, file: Path | None, output: Path, todo: bool) -> Non
     data = render_calendar(
         result.followups,
         component="todo" if todo else "event",
-        alarm_minutes=app.config.policy.alarm_minutes_before,
+        alarm_minutes=app.config.policy.alarm_minutes(),
         templates=_templates(app),
         decorate=_decorate(),
+        now=datetime.now(UTC),  # the export's clock: a follow-up already due gets no alarm
     )
     if str(output) == "-":
         click.echo(data, nl=False)  # bytes go to the binary stream untouched
