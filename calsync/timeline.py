@@ -66,7 +66,12 @@ Conventions (each has a test in tests/test_timeline.py and rows in tests/timelin
   than the 15th" = the next 15th on or after the interview date; "the 15th of next month". A date without a year
   before the interview date means next year; one with an explicit year in the past is not understood.
   "early/mid/late/end of December" = the 10th/15th/last/last day, "in December" = its last day.
-* "today"/"tonight"/"end of day"/"EOD"/"COB" = the interview date, "tomorrow" = +1, "the day after tomorrow" = +2.
+* "today"/"tonight"/"end of day"/"EOD"/"COB"/"close of play" = the interview date, "tomorrow" = +1, "the day after
+  tomorrow" = +2. "A week from/on Friday", "Friday week" = the next Friday + 7 days; "Tuesday after next" = the next
+  Tuesday + 7 days. "N weeks from now/today/the interview" = N weeks. "Early to mid", "mid-to-late" = the later.
+* A date followed by a relation ("the Monday after Thanksgiving", "two days before Christmas", "the week of" with
+  nothing read after it) is a reference point: the rule that would read it alone does not apply, so the phrase is
+  not understood. "On or before X" = X; "on or after X" and "not before X" are lower bounds: not understood.
 * Several bounds: the LATEST date wins, however they are joined ("-", "to", "or", "and", a comma, "maybe"): "by
   Friday, at the latest in two weeks"; "within ten days, two weeks at the latest". D is when to expect an answer.
 * Nothing is ever before the interview date, and anything more than about ten years ahead is not understood.
@@ -131,7 +136,7 @@ _TIME_WORDS = frozenset(
      "month", "months", "mo", "mos", "year", "years", "yr", "yrs", "quarter", "quarters", "decade", "semester",
      "season", "weekend", "weekends", "weekday", "weekdays", "morning", "afternoon", "evening", "night",
      "overnight", "noon", "midnight", "minute", "minutes", "min", "mins", "am", "pm", "daily", "weekly",
-     "monthly", "biweekly", "quarterly", "annually", "yearly",
+     "monthly", "biweekly", "fortnightly", "quarterly", "annually", "yearly",
      "couple", "few", "several", "many", "dozen", "hundred", "half", "next", "previous", "prior", "past",
      "following", "coming", "upcoming", "fifth", "sixth",
      "after", "before", "since", "ago", "than", "not", "least", "latest", "earliest",
@@ -199,7 +204,19 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"\beom\b", "end of the month"),
     (r"\beoy\b", "end of the year"),
     (r"\beoq\b", "end of the quarter"),
-    (r"\b(?:eod|cob|eob|tonight|(?:close|end) of (?:the )?(?:business )?day|end of business)\b", "today"),
+    (
+        r"\b(?:eod|cob|eob|eop|tonight|(?:close|end) of (?:the )?(?:business )?day|end of business"
+        r"|(?:close|end) of play)\b",
+        "today",
+    ),
+    # "on or before X" = by X; "on or after X" is a lower bound (not understood); "from now" counts from today.
+    (r"\b(?:on or before|by or before|before or on)\b", "by"),
+    (r"\b(?:on or after|after or on)\b", "not before"),
+    (
+        r"\b(?:from (?:now|today|(?:the|this|our|your|todays) (?:interview|conversation|call|chat)(?: today)?)"
+        r"|after (?:this|our|your|todays) (?:interview|conversation|call|chat)(?: today)?)\b",
+        "",
+    ),
     (r"\bmid(week|month)(?= (?:the )?(?:this|next|following|coming) \1\b)", "mid"),  # "midweek next week"
     (r"\bmid(week|month)\b", r"mid \1"),
     (r"\b(?:week|work) ?day(s?)\b", r"business day\1"),
@@ -238,6 +255,11 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     # Hyphens between a number or a word and a word: "48-hour", "mid-December", "business-day".
     (r"(?<=[a-z0-9])-(?=[a-z])", " "),
     (r"(?<=\d)(?=[a-z])", " "),  # 48h, 10days
+    # "early to mid", "mid-to-late": the later qualifier.
+    (
+        rf"\b({_QUALIFIER}) (?:to|or|-) ({_QUALIFIER})\b",
+        lambda m: max(m[1], m[2], key=["start", "beginning", "early", "mid", "middle", "late", "later", "end"].index),
+    ),
     (rf"(?<=\d) (?:more|additional|extra|further|odd|full|short) (?=(?:{_BIZ} )?{_UNIT}\b)", " "),
     (r" +", " "),
     # Halves and the indefinite article as a number.
@@ -458,6 +480,13 @@ def _weekday_in_week(m: re.Match[str], ctx: _Context) -> date | None:
     return found if found > said else _next_weekday(said, weekday)
 
 
+def _weeks_from_weekday(m: re.Match[str], ctx: _Context) -> date | None:
+    """ "a week from Friday", "two weeks on Monday", "Friday week", "Tuesday after next": that many weeks after the
+    next such weekday."""
+    weeks = int(m["n"]) if m["n"] else 1
+    return _next_weekday(ctx.said_on, _WEEKDAYS[m["wd"] or m["wd2"]]) + timedelta(days=7 * weeks)
+
+
 def _next_weekday(after: date, weekday: int) -> date:
     return after + timedelta(days=(weekday - after.weekday() - 1) % 7 + 1)
 
@@ -575,6 +604,13 @@ _RULES: list[_Rule] = [
         rf"\b(?P<wd>{_WEEKDAY}) (?:of )?(?:the )?(?P<which>this|next|following|coming) week\b"
         rf"|\b(?P<which2>this|next|following|coming) week (?:on )?(?P<wd2>{_WEEKDAY})\b",
         _weekday_in_week,
+        "day",
+    ),
+    _Rule(
+        "weeks from a weekday",
+        rf"\b(?:(?P<n>\d+) weeks? (?:(?:from|on|after) )?(?:(?:this|next|coming) )?(?P<wd>{_WEEKDAY})"
+        rf"|(?P<wd2>{_WEEKDAY}) (?P<week>week|after next))\b",
+        _weeks_from_weekday,
         "day",
     ),
     _Rule(
@@ -799,6 +835,9 @@ class Reading:
 
 
 _DIGIT = re.compile(r"\d")
+# A relation right after a date, "the Monday after Thanksgiving", "two days before Christmas", "a week from the
+# offer": the date is a reference point, not D, so the rule that would read it alone does not apply.
+_RELATION_AFTER = re.compile(r" (?:after|before|following|from|prior|ahead|since)\b", re.ASCII)
 
 
 def read(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalendar) -> Reading:
@@ -823,6 +862,10 @@ def read(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalenda
     for pattern, rule in rules:
         spans: list[tuple[int, int]] = []
         for m in pattern.finditer(remaining):
+            if rule.kind != "fixed" and _RELATION_AFTER.match(normalized, m.end()):
+                continue  # its words stay unread: not understood
+            if rule.kind == "period" and normalized.startswith(" of ", m.end()):
+                continue  # "the week of" something no rule read
             mod = m.groupdict().get("mod")
             try:
                 day = rule.function(m, ctx)

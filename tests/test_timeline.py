@@ -521,7 +521,7 @@ UNKNOWN_TIME_WORDS = ["several", "soon", "shortly", "ASAP", "eventually", "sprin
                       "semester", "weekend", "overnight", "previous", "past", "ago", "since", "least", "longer",
                       "while", "earliest", "yesterday", "morning", "evening", "noon", "midnight", "biweekly",
                       "quarterly", "recess", "break", "vacation", "Hanukkah", "Ramadan", "Passover", "Halloween",
-                      "not", "than", "imminently", "fortnightly", "Diwali"]  # fmt: skip
+                      "not", "than", "imminently", "fortnightly"]  # fmt: skip
 
 
 def _understood_corpus_rows():
