@@ -72,6 +72,10 @@ Conventions (each has a test in tests/test_timeline.py and rows in tests/timelin
 * A date followed by a relation ("the Monday after Thanksgiving", "two days before Christmas", "the week of" with
   nothing read after it) is a reference point: the rule that would read it alone does not apply, so the phrase is
   not understood. "On or before X" = X; "on or after X" and "not before X" are lower bounds: not understood.
+* The weekend: "by/before the weekend" = "by the end of the week"; "over the weekend" = its Sunday; "after the
+  weekend" = the first business day after it; "next weekend" = a week after the coming one. A negation before a
+  bound ("no decision before the 10th", "won't hear until Friday") and a frequency ("every two weeks") are not
+  understood; "may" followed by a verb is not the month.
 * Several bounds: the LATEST date wins, however they are joined ("-", "to", "or", "and", a comma, "maybe"): "by
   Friday, at the latest in two weeks"; "within ten days, two weeks at the latest". D is when to expect an answer.
 * Nothing is ever before the interview date, and anything more than about ten years ahead is not understood.
@@ -132,19 +136,19 @@ _YEAR_POINT = {None: (12, 31), "start": (1, 1), "beginning": (1, 1), "late": (12
 # a digit counts too, and the words of the calendar's holiday names (see ``_holiday_words``).
 _TIME_WORDS = frozenset(
     {*_MONTHS, *_WEEKDAYS, *_SEASONS, *_UNITS, *_TENS, *_NTH,
-     "hour", "hours", "hr", "hrs", "h", "day", "days", "week", "weeks", "wk", "wks", "fortnight", "fortnights",
-     "month", "months", "mo", "mos", "year", "years", "yr", "yrs", "quarter", "quarters", "decade", "semester",
+     "hour", "hours", "hrs", "day", "days", "week", "weeks", "wk", "wks", "fortnight", "fortnights",
+     "month", "months", "mos", "year", "years", "yr", "yrs", "quarter", "quarters", "decade", "semester",
      "season", "weekend", "weekends", "weekday", "weekdays", "morning", "afternoon", "evening", "night",
-     "overnight", "noon", "midnight", "minute", "minutes", "min", "mins", "am", "pm", "daily", "weekly",
+     "overnight", "noon", "midnight", "minute", "minutes", "mins", "daily", "weekly", "every",
      "monthly", "biweekly", "fortnightly", "quarterly", "annually", "yearly",
-     "couple", "few", "several", "many", "dozen", "hundred", "half", "next", "previous", "prior", "past",
+     "couple", "few", "several", "many", "dozen", "hundred", "half", "next", "previous", "past",
      "following", "coming", "upcoming", "fifth", "sixth",
      "after", "before", "since", "ago", "than", "not", "least", "latest", "earliest",
      "later", "late", "early", "earlier", "mid", "middle", "midweek", "midmonth", "start", "beginning", "end",
-     "close", "soon", "sooner", "shortly", "asap", "eventually", "immediately", "promptly", "presently",
+     "soon", "sooner", "shortly", "asap", "eventually", "immediately", "promptly", "presently",
      "imminently", "today", "tomorrow", "yesterday", "tonight", "longer", "while", "plus", "once", "post", "pre",
      "holiday", "holidays", "vacation", "break", "recess", "shutdown",
-     "christmas", "xmas", "easter", "thanksgiving", "new", "eve", "diwali",
+     "christmas", "xmas", "easter", "thanksgiving", "eve", "diwali",
      "deepavali", "holi", "eid", "ramadan", "hanukkah", "passover", "pentecost", "whitsun", "whit", "boxing",
      "juneteenth", "mlk", "presidents", "labor", "memorial", "independence", "anzac", "bastille", "ascension",
      "assumption", "halloween", "dussehra",
@@ -187,6 +191,13 @@ _HEDGES = (
     r"sometime|some time|any ?time|somewhere"
 )
 
+# "1 week or 2", "1 week , 2" (the unit said once; a hedge between, "maybe", is gone already): the upper bound.
+_UNIT_RANGE: tuple[str, Callable[[re.Match[str]], str]] = (
+    rf"\b(?P<low>{_NUM}) (?P<unit>(?:{_BIZ} )?{_UNIT})(?: ?(?:-|to|or|,))* ?(?P<high>{_NUM})\b"
+    rf"(?![./\d]| ?(?:{_BIZ} )?{_UNIT}\b| (?:of |the )*{_MONTH}\b| ?(?:am|pm)\b)",
+    _range_of_units,
+)
+
 _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     # Typography: apostrophes vanish (we'll -> well), dashes become "-", a comma stays as a word of its own
     # (bounds joined by a comma), a "." stays only after a digit (1.5, 4.12.), any other punctuation and every
@@ -222,9 +233,29 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"\b(?:week|work) ?day(s?)\b", r"business day\1"),
     (r"\b(month|quarter|year)[ -]?end\b", r"end of the \1"),
     (r"\bnew years\b", "new year"),  # "New Year's" (the apostrophe is gone)
+    (r"\b(?:the )?(week|month|quarter|year)s end\b", r"end of the \1"),  # "by the week's end"
+    (r"\b(?:by|before) (?:the |this )?weekend\b", "end of the week"),  # Friday, as "by the end of the week"
+    # A negation before a bound turns it into a lower bound: "no decision before the 10th", "won't hear until".
+    (
+        r"\b(?:not|no|never|wont|cant|dont|doesnt|isnt|arent|wouldnt|couldnt|shouldnt)\b"
+        r"(?=(?: [a-z]+){0,4} (?:before|until|till|prior to|earlier than)\b)",
+        "not",
+    ),
+    # Elliptic "end of this month or early next" (the period said once).
+    (
+        rf"\b(this|next) (week|month|quarter|year) (or|to|-) ({_QUALIFIER}) next\b(?! (?:week|month|quarter|year)\b)",
+        r"\1 \2 \3 \4 next \2",
+    ),
     (r"\b(?:holiday|festive) season\b|\bchristmas holidays\b", "holidays"),
     (r"\bweek (of|in) the new year\b", r"week \1 january"),
     (r"(?:\bthe )?(?:\bw/[cb]|\bweek (?:commencing|beginning|starting))\b", "the week of"),  # British "w/c 4 Jan"
+    (r"(?<=[a-z])/(?=[a-z])", " or "),  # "Jan/Feb"
+    # "may" the verb is not the month: "the holidays may slow things down".
+    (
+        r"\bmay(?= (?:be|have|need|take|slip|change|slow|also|still|well|even|only|not|require|shift|move|push"
+        r"|extend|delay|run|happen|come|get|go|want|decide|hear|know|vary|differ|reach|make)\b)",
+        "might",
+    ),
     # Fillers that contain a time word: "next steps", "the final round".
     (r"\b(?:next|first|second|third|final|last|1st|2nd|3rd) (?=(?:steps?|rounds?|stages?|interviews?)\b)", ""),
     # "the 1st week", "the 4th quarter" (before ordinals lose their suffix); "the third quarter" -> "q3".
@@ -277,11 +308,8 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
         rf"\b(?:between )?(?P<low>{_NUM}) ?(?:-|to|or|and) ?(?P<high>{_NUM})(?= (?:{_BIZ} )?{_UNIT}\b)",
         _upper_bound,
     ),
-    (
-        rf"\b(?P<low>{_NUM}) (?P<unit>(?:{_BIZ} )?{_UNIT})(?: ?(?:-|to|or|,))* ?(?P<high>{_NUM})\b"
-        rf"(?![./\d]| ?(?:{_BIZ} )?{_UNIT}\b| (?:of |the )*{_MONTH}\b| ?(?:am|pm)\b)",
-        _range_of_units,
-    ),
+    _UNIT_RANGE,
+    _UNIT_RANGE,  # twice: "a week or two, three at most"
     (r" +", " "),
 ]
 
@@ -487,6 +515,13 @@ def _weeks_from_weekday(m: re.Match[str], ctx: _Context) -> date | None:
     return _next_weekday(ctx.said_on, _WEEKDAYS[m["wd"] or m["wd2"]]) + timedelta(days=7 * weeks)
 
 
+def _weekend(m: re.Match[str], ctx: _Context) -> date | None:
+    """ "over the weekend": its Sunday (the next one after the interview date); "next weekend": a week later;
+    "after the weekend" / "before the weekend" then come from the modifiers (Monday / Friday)."""
+    sunday = _next_weekday(ctx.said_on, 6)
+    return sunday + timedelta(days=7) if m["next"] and ctx.said_on.weekday() != 6 else sunday
+
+
 def _next_weekday(after: date, weekday: int) -> date:
     return after + timedelta(days=(weekday - after.weekday() - 1) % 7 + 1)
 
@@ -626,6 +661,7 @@ _RULES: list[_Rule] = [
         _relative_period,
         "period",
     ),
+    _Rule("weekend", r"\b(?:(?P<next>next|following|coming) |the |this )?weekend\b", _weekend, "day"),
     _Rule("weekday", rf"\b(?:(?:this|next|coming|the following|following) )?(?P<wd>{_WEEKDAY})\b", _weekday, "day"),
     # Amounts of time.
     _Rule(
