@@ -140,6 +140,13 @@ def _policy(raw: Any, fail) -> Policy:
     known = {f.name: f for f in dataclasses.fields(Policy)}
     values: dict[str, Any] = {}
     for key, value in raw.items():
+        if key == "closing_minutes_before_end":
+            raise fail(
+                "policy.closing_minutes_before_end: replaced by closing_prep_minutes (the closing questions are "
+                "prepared before the interview starts, so nothing rings during it)",
+                ("policy",),
+                key,
+            )
         if key not in known:
             names = ", ".join(sorted(known))
             raise fail(f"policy.{key}: unknown setting (known: {names})", ("policy",), key)

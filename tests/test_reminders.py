@@ -181,3 +181,11 @@ def test_bad_alarms_in_the_config_say_where(tmp_path, text, words):
     with pytest.raises(InputError) as caught:
         load_config(path)
     assert all(word in str(caught.value) for word in words), str(caught.value)
+
+
+def test_the_old_closing_setting_says_what_replaced_it(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("[policy]\nclosing_minutes_before_end = 10\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_config(path)
+    assert ":2:" in str(caught.value) and "closing_prep_minutes" in str(caught.value)
