@@ -651,3 +651,38 @@ def test_the_planner_assumes_d_for_a_half_read_phrase_and_names_the_words():
     assert len(result.warnings) == 1
     assert "'longer'" in result.warnings[0]
     assert "2026-11-27" in result.warnings[0]
+
+
+# --- modifiers: after / before / the week of -----------------------------------------------------------------
+
+
+@given(said_on=dates, target=st.dates(min_value=date(2020, 1, 1), max_value=date(2036, 12, 31)), country=countries)
+def test_after_before_and_the_week_of_a_date(said_on, target, country):
+    calendar = calendar_for(country, None)
+    name = f"{target:%B} {target.day}, {target.year}"
+    plain = parse_timeline(name, said_on, ended(said_on), calendar)
+    after = parse_timeline(f"after {name}", said_on, ended(said_on), calendar)
+    before = parse_timeline(f"before {name}", said_on, ended(said_on), calendar)
+    week = parse_timeline(f"the week of {name}", said_on, ended(said_on), calendar)
+    if plain is None:  # in the past: nothing built on it is understood either
+        assert after is None and before is None
+        return
+    assert after == calendar.after(target) and after > target
+    if before is not None:
+        assert before < target and calendar.is_business_day(before) and before >= said_on
+        assert all(not calendar.is_business_day(day) for day in _days_between(before, target))
+    if week is not None:
+        assert week.isocalendar()[:2] == target.isocalendar()[:2] and week.weekday() <= 4
+
+
+def _days_between(first: date, last: date):
+    return [first + timedelta(days=n) for n in range(1, (last - first).days)]
+
+
+@given(row=st.sampled_from(_understood_corpus_rows()), ending=st.sampled_from(["", ".", "!", "?", " :)", "…"]))
+def test_casing_and_a_final_punctuation_change_nothing(row, ending):
+    said_on, ended_at = row.start.date(), row.start + timedelta(hours=1)
+    calendar = calendar_for(row.country, None)
+    base = parse_timeline(row.phrase, said_on, ended_at, calendar)
+    for variant in (row.phrase.upper(), row.phrase.lower(), row.phrase.title()):
+        assert parse_timeline(variant + ending, said_on, ended_at, calendar) == base, variant + ending
