@@ -76,6 +76,8 @@ Conventions (each has a test in tests/test_timeline.py and rows in tests/timelin
   weekend" = the first business day after it; "next weekend" = a week after the coming one. A negation before a
   bound ("no decision before the 10th", "won't hear until Friday") and a frequency ("every two weeks") are not
   understood; "may" followed by a verb is not the month.
+* A time of day changes no date ("by 5pm Friday", "Friday at 3:30", "noon tomorrow", "Monday morning"). "Next
+  year"/"this year" after a month, a date or a quarter is its year ("end of Q1 next year", "March 4 next year").
 * Several bounds: the LATEST date wins, however they are joined ("-", "to", "or", "and", a comma, "maybe"): "by
   Friday, at the latest in two weeks"; "within ten days, two weeks at the latest". D is when to expect an answer.
 * Nothing is ever before the interview date, and anything more than about ten years ahead is not understood.
@@ -204,6 +206,10 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     # non-ASCII character becomes a space.
     (r"['‘’`´]", ""),
     (r"[‐‑‒–—―−]", "-"),
+    # A time of day changes no date: "by 5pm Friday", "Friday at 3:30", "noon tomorrow", "Monday morning".
+    (r"\b(?:at |by )?\d{1,2}(?:[:.]\d{2})? ?(?:a\.?m\.?|p\.?m\.?)(?![a-z])|\b(?:at )?\d{1,2}:\d{2}\b", " "),
+    (r"\b(?:at |by )?(?:noon|midday|midnight)\b", " "),
+    (r"(?<=day) (?:morning|afternoon|evening|night)\b|(?<=tomorrow) (?:morning|afternoon|evening|night)\b", ""),
     (r",", " , "),
     (r"(?<!\d)\.", " "),
     (r"[^a-z0-9./,\-]+", " "),
@@ -386,6 +392,14 @@ def _absolute(ctx: _Context, year: str | None, month: int, day: int) -> date | N
     return found
 
 
+def _year(m: re.Match[str], ctx: _Context) -> str | None:
+    """The year a date names: written ("2027"), "this year", "next year", or None (the next such date)."""
+    relative = m.groupdict().get("rely")
+    if relative is not None:
+        return str(ctx.said_on.year + (1 if relative == "next" else 0))
+    return m["y"]
+
+
 def _iso_date(m: re.Match[str], ctx: _Context) -> date | None:
     return _absolute(ctx, m["y"], int(m["m"]), int(m["d"]))
 
@@ -404,7 +418,7 @@ def _dot_date(m: re.Match[str], ctx: _Context) -> date | None:
 
 
 def _month_day(m: re.Match[str], ctx: _Context) -> date | None:
-    return _absolute(ctx, m["y"], _MONTHS[m["month"]], int(m["d"]))
+    return _absolute(ctx, _year(m, ctx), _MONTHS[m["month"]], int(m["d"]))
 
 
 def _day_of_month(m: re.Match[str], ctx: _Context) -> date | None:
@@ -430,7 +444,7 @@ def _month_period(m: re.Match[str], ctx: _Context) -> date | None:
     """ "early/mid/late/end of December", "in December": a point in the next such month (or this one)."""
     month = _MONTHS[m["month"]]
     point = _MONTH_POINT[m["q"]]
-    return _this_or_next(ctx, m["y"], lambda year: _month_point(year, month, point))
+    return _this_or_next(ctx, _year(m, ctx), lambda year: _month_point(year, month, point))
 
 
 def _week_of_month(m: re.Match[str], ctx: _Context) -> date | None:
@@ -446,7 +460,7 @@ def _week_of_month(m: re.Match[str], ctx: _Context) -> date | None:
             thursday = last - timedelta(days=(last.weekday() - 3) % 7)
         return thursday + timedelta(days=1)
 
-    return _this_or_next(ctx, m["y"], friday)
+    return _this_or_next(ctx, _year(m, ctx), friday)
 
 
 def _period_point(first: date, months: int, day: int) -> date:
@@ -459,7 +473,7 @@ def _quarter(m: re.Match[str], ctx: _Context) -> date | None:
     """ "Q4", "end of Q1", "early Q2 2027", "the third quarter" (normalized to "q3")."""
     months, day = _QUARTER_POINT[m["q"]]
     first_month = 3 * int(m["n"]) - 2
-    return _this_or_next(ctx, m["y"], lambda year: _period_point(date(year, first_month, 1), months, day))
+    return _this_or_next(ctx, _year(m, ctx), lambda year: _period_point(date(year, first_month, 1), months, day))
 
 
 def _new_year(m: re.Match[str], ctx: _Context) -> date | None:
@@ -570,7 +584,7 @@ def _offset(days: int) -> RuleFunction:
     return lambda m, ctx: ctx.said_on + timedelta(days=days)
 
 
-_YEAR = r"(?: ,)?(?: (?P<y>\d{4}))?"
+_YEAR = r"(?: ,)?(?: (?P<y>\d{4})| (?:of )?(?P<rely>this|next) year)?"
 _RULES: list[_Rule] = [
     _Rule("the day after tomorrow", r"\b(?:the )?day after tomorrow\b", _offset(2), "fixed"),
     _Rule(
@@ -605,7 +619,7 @@ _RULES: list[_Rule] = [
     _Rule(
         "quarter",
         rf"\b(?:(?P<q>{_QUALIFIER}) (?:of |in )?(?:the )?|(?:in|during) (?:the )?)?q(?P<n>[1-4])"
-        r"(?:(?: of)? (?P<y>\d{4}))?\b",
+        r"(?:(?: of)? (?P<y>\d{4})| (?:of )?(?P<rely>this|next) year)?\b",
         _quarter,
         "period",
     ),
