@@ -887,7 +887,7 @@ class Reading:
 _DIGIT = re.compile(r"\d")
 # A relation right after a date, "the Monday after Thanksgiving", "two days before Christmas", "a week from the
 # offer": the date is a reference point, not D, so the rule that would read it alone does not apply.
-_RELATION_AFTER = re.compile(r" (?:after|before|following|from|prior|ahead|since)\b", re.ASCII)
+_RELATION_AFTER = re.compile(r" (?:after|before|following|post|from|prior|ahead|since)\b", re.ASCII)
 
 
 def read(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalendar) -> Reading:
