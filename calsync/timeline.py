@@ -67,7 +67,8 @@ Conventions (each has a test in tests/test_timeline.py and rows in tests/timelin
   before the interview date means next year; one with an explicit year in the past is not understood.
   "early/mid/late/end of December" = the 10th/15th/last/last day, "in December" = its last day.
 * "today"/"tonight"/"end of day"/"EOD"/"COB"/"close of play" = the interview date, "tomorrow" = +1, "the day after
-  tomorrow" = +2. "A week from/on Friday", "Friday week" = the next Friday + 7 days; "Tuesday after next" = the next
+  tomorrow" = +2. "A week from/on Friday", "Friday week" = the next Friday + 7 days ("a week tomorrow", "a fortnight on
+  Monday" likewise); "Tuesday after next" = the next
   Tuesday + 7 days. "N weeks from now/today/the interview" = N weeks. "Early to mid", "mid-to-late" = the later.
 * A date followed by a relation ("the Monday after Thanksgiving", "two days before Christmas", "the week of" with
   nothing read after it) is a reference point: the rule that would read it alone does not apply, so the phrase is
@@ -292,9 +293,9 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     # Hyphens between a number or a word and a word: "48-hour", "mid-December", "business-day".
     (r"(?<=[a-z0-9])-(?=[a-z])", " "),
     (r"(?<=\d)(?=[a-z])", " "),  # 48h, 10days
-    # "early to mid", "mid-to-late": the later qualifier.
+    # "early to mid", "mid-to-late", "early-mid": the later qualifier.
     (
-        rf"\b({_QUALIFIER}) (?:to|or|-) ({_QUALIFIER})\b",
+        rf"\b({_QUALIFIER}) (?:(?:to|or|-) )?({_QUALIFIER})\b",
         lambda m: max(m[1], m[2], key=["start", "beginning", "early", "mid", "middle", "late", "later", "end"].index),
     ),
     (rf"(?<=\d) (?:more|additional|extra|further|odd|full|short) (?=(?:{_BIZ} )?{_UNIT}\b)", " "),
@@ -523,10 +524,12 @@ def _weekday_in_week(m: re.Match[str], ctx: _Context) -> date | None:
 
 
 def _weeks_from_weekday(m: re.Match[str], ctx: _Context) -> date | None:
-    """ "a week from Friday", "two weeks on Monday", "Friday week", "Tuesday after next": that many weeks after the
-    next such weekday."""
-    weeks = int(m["n"]) if m["n"] else 1
-    return _next_weekday(ctx.said_on, _WEEKDAYS[m["wd"] or m["wd2"]]) + timedelta(days=7 * weeks)
+    """ "a week from Friday", "a fortnight on Monday", "Friday week", "Tuesday after next", "a week tomorrow": that
+    many weeks after the next such weekday (or tomorrow)."""
+    days = (14 if m["unit"].startswith("f") else 7) * int(m["n"]) if m["n"] else 7
+    if m["wd"] == "tomorrow":
+        return ctx.said_on + timedelta(days=1 + days)
+    return _next_weekday(ctx.said_on, _WEEKDAYS[m["wd"] or m["wd2"]]) + timedelta(days=days)
 
 
 def _weekend(m: re.Match[str], ctx: _Context) -> date | None:
@@ -657,8 +660,8 @@ _RULES: list[_Rule] = [
     ),
     _Rule(
         "weeks from a weekday",
-        rf"\b(?:(?P<n>\d+) weeks? (?:(?:from|on|after) )?(?:(?:this|next|coming) )?(?P<wd>{_WEEKDAY})"
-        rf"|(?P<wd2>{_WEEKDAY}) (?P<week>week|after next))\b",
+        rf"\b(?:(?P<n>\d+) (?P<unit>weeks?|wks?|fortnights?) (?:(?:from|on|after) )?(?:(?:this|next|coming) )?"
+        rf"(?P<wd>{_WEEKDAY}|tomorrow)|(?P<wd2>{_WEEKDAY}) (?P<week>week|after next))\b",
         _weeks_from_weekday,
         "day",
     ),
