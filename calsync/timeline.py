@@ -155,7 +155,22 @@ _TIME_WORDS = frozenset(
      "deepavali", "holi", "eid", "ramadan", "hanukkah", "passover", "pentecost", "whitsun", "whit", "boxing",
      "juneteenth", "mlk", "presidents", "labor", "memorial", "independence", "anzac", "bastille", "ascension",
      "assumption", "halloween", "dussehra",
-     "eod", "eow", "eom", "eoq", "eoy", "cob", "eob", "biz", "q1", "q2", "q3", "q4", "fy", "h1", "h2"}
+     "eod", "eow", "eom", "eoq", "eoy", "cob", "eob", "biz", "q1", "q2", "q3", "q4", "fy", "h1", "h2",
+     # adverbs and nouns of time no rule reads
+     "someday", "sometimes", "whenever", "momentarily", "lately", "recently", "previously", "formerly",
+     "forthcoming", "imminent", "pending", "ages", "eon", "eons", "term", "annual", "century", "centuries",
+     "decades", "millennium", "nightly", "hourly", "seconds", "second", "beforehand", "afterwards", "afterward",
+     "thereafter", "hereafter", "meanwhile", "meantime", "instantly", "instant", "immediate", "quickly", "swiftly",
+     "rapidly", "speedily", "belated", "belatedly", "overdue", "delayed", "delay", "delays", "postponed", "postpone",
+     "deferred", "defer", "rescheduled", "reschedule", "interim", "temporarily", "temporary", "periodically",
+     "occasionally", "frequently", "regularly", "constantly", "often", "seldom", "rarely", "always", "never",
+     "forever", "currently", "nowadays", "workweek", "seasonal", "dawn", "dusk", "sunrise", "sunset", "pronto",
+     "straightaway", "forthwith", "anon", "til", "till", "until", "tonite", "tmrw", "tmr", "tomorow", "tommorow",
+     "wknd", "wkend", "mth", "mths", "secs", "sec", "moment", "moments", "trimester", "midyear", "fiscal", "ytd",
+     # feasts no table in the six countries names (a phrase with one is not understood, never half read)
+     "lunar", "chinese", "kwanzaa", "hogmanay", "carnival", "mardi", "oktoberfest", "valentine", "valentines",
+     "yom", "kippur", "rosh", "hashanah", "navratri", "onam", "pongal", "ugadi", "vesak", "obon", "songkran",
+     "purim", "shavuot", "sukkot", "advent", "lent", "epiphany", "solstice", "equinox", "blackfriday"}
 )  # fmt: skip
 # Holiday-name words that are fillers too ("Good Friday": "friday" is a time word already).
 _NAME_FILLERS = frozenset({"day", "of", "the", "and", "s", "bank", "national", "good", "saint", "st", "all",
@@ -190,7 +205,7 @@ def _range_of_units(m: re.Match[str]) -> str:
 _HEDGES = (
     r"ish|about|roughly|approximately|approx|around|circa|or so|give or take|at (?:the )?most|max|tops|"
     r"(?:at )?(?:the )?(?:very )?latest|up to|no more than|not more than|less than|or less|maybe|perhaps|possibly|"
-    r"probably|hopefully|likely|ideally|realistically|expected|(?:or |if not |even )?(?:sooner|earlier)|"
+    r"probably|hopefully|likely|ideally|realistically|expected|tentatively|(?:or |if not |even )?(?:sooner|earlier)|"
     r"sometime|some time|any ?time|somewhere"
 )
 
@@ -227,9 +242,7 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
         r"|(?:close|end) of play)\b",
         "today",
     ),
-    # "on or before X" = by X; "on or after X" is a lower bound (not understood); "from now" counts from today.
-    (r"\b(?:on or before|by or before|before or on)\b", "by"),
-    (r"\b(?:on or after|after or on)\b", "not before"),
+    # "from now" counts from today.
     (
         r"\b(?:from (?:now|today|(?:the|this|our|your|todays) (?:interview|conversation|call|chat)(?: today)?)"
         r"|after (?:this|our|your|todays) (?:interview|conversation|call|chat)(?: today)?)\b",
@@ -239,9 +252,9 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"\bmid(week|month)\b", r"mid \1"),
     (r"\b(?:week|work) ?day(s?)\b", r"business day\1"),
     (r"\b(month|quarter|year)[ -]?end\b", r"end of the \1"),
+    (r"\b(?:black friday|cyber monday)\b", "blackfriday"),  # not a Friday to read
     (r"\bnew years\b", "new year"),  # "New Year's" (the apostrophe is gone)
     (r"\b(?:the )?(week|month|quarter|year)s end\b", r"end of the \1"),  # "by the week's end"
-    (r"\b(?:by|before) (?:the |this )?weekend\b", "end of the week"),  # Friday, as "by the end of the week"
     # A negation before a bound turns it into a lower bound: "no decision before the 10th", "won't hear until".
     (
         r"\b(?:not|no|never|wont|cant|dont|doesnt|isnt|arent|wouldnt|couldnt|shouldnt)\b"
@@ -290,6 +303,11 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"\ba few\b|\bfew\b", "3"),
     # Hedges.
     (rf"\b(?:{_HEDGES})\b", " "),
+    (r" +", " "),
+    # "on or before X" = by X; "on or after X" is a lower bound (not understood).
+    (r"\b(?:on or before|by or before|before or on)\b", "by"),
+    (r"\b(?:on or after|after or on)\b", "not before"),
+    (r"\b(?:by|before) (?:the |this )?weekend\b", "end of the week"),  # Friday, as "by the end of the week"
     # Hyphens between a number or a word and a word: "48-hour", "mid-December", "business-day".
     (r"(?<=[a-z0-9])-(?=[a-z])", " "),
     (r"(?<=\d)(?=[a-z])", " "),  # 48h, 10days
@@ -700,7 +718,7 @@ _RULES: list[_Rule] = [
 # Words before a date that change it (see the module docstring). The optional "the" after them goes with them.
 _MODIFIERS = (
     rf"after|following(?! (?:{_WEEKDAY}|week|month|business)\b)|post|once|before|prior to|ahead of"
-    r"|(?:no|not) later than|(?:the )?week of"
+    r"|(?:no|not) later than|until|till|til|(?:the )?week of"
 )
 
 
@@ -715,7 +733,7 @@ def _modified(mod: str, rule: _Rule, m: re.Match[str], day: date, ctx: _Context)
     kind = rule.kind
     if kind == "period" and m.groupdict().get("q") is not None:
         kind = "day"  # "the end of the month" is a day
-    if mod.endswith("later than"):
+    if mod.endswith("later than") or mod in ("until", "till", "til"):
         return day
     if mod in ("after", "following", "post", "once"):
         return day if kind == "amount" else ctx.calendar.after(day)

@@ -521,7 +521,8 @@ UNKNOWN_TIME_WORDS = ["several", "soon", "shortly", "ASAP", "eventually", "sprin
                       "semester", "overnight", "previous", "past", "ago", "since", "least", "longer",
                       "while", "earliest", "yesterday", "biweekly",
                       "quarterly", "recess", "break", "vacation", "Hanukkah", "Ramadan", "Passover", "Halloween",
-                      "not", "than", "imminently", "fortnightly"]  # fmt: skip
+                      "not", "than", "imminently", "fortnightly", "someday", "whenever", "lately", "meanwhile",
+                      "afterwards", "thereafter", "postponed", "trimester", "Kwanzaa", "Lent", "until"]  # fmt: skip
 
 
 def _understood_corpus_rows():
