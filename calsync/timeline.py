@@ -269,6 +269,8 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"\b(?:holiday|festive) season\b|\bchristmas holidays\b", "holidays"),
     (r"\bweek (of|in) the new year\b", r"week \1 january"),
     (r"(?:\bthe )?(?:\bw/[cb]|\bweek (?:commencing|beginning|starting))\b", "the week of"),  # British "w/c 4 Jan"
+    (r"\bweek ending\b", "no later than"),  # "week ending 11 Dec": that date
+    (r"\bcalendar (year|month|quarter)\b", r"\1"),
     (r"(?<=[a-z])/(?=[a-z])", " or "),  # "Jan/Feb"
     # "may" the verb is not the month: "the holidays may slow things down".
     (
@@ -326,7 +328,7 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     # "within the next week" = within 1 week; "the next week or two" = 2 weeks; "the next 5 days" = 5 days.
     (rf"\b(within|in|over|during|for) the (?:next|coming|following) (?=(?:{_BIZ} )?{_ONE_UNIT}\b)", r"\1 1 "),
     (rf"\b(?:the )?next (?=(?:{_BIZ} )?{_UNIT} (?:or|to|-) \d)", "1 "),
-    (rf"\b(?:the )?(?:next|coming|following) (?={_NUM} (?:{_BIZ} )?{_UNIT}\b)", ""),
+    (rf"\b(?:the )?(?:next|coming|following) (?={_NUM}(?: ?(?:-|to|or) ?{_NUM})? (?:{_BIZ} )?{_UNIT}\b)", ""),
     # Ranges: the upper bound. "3-5 days", "between 3 and 5 days", "1 week or 2", "1 week , 2" (the unit said
     # once; the hedge between, "maybe", is gone already).
     (
