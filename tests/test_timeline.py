@@ -522,7 +522,7 @@ UNKNOWN_TIME_WORDS = ["several", "soon", "shortly", "ASAP", "eventually", "sprin
                       "while", "earliest", "yesterday", "biweekly",
                       "quarterly", "recess", "break", "vacation", "Hanukkah", "Ramadan", "Passover", "Halloween",
                       "not", "than", "imminently", "fortnightly", "someday", "whenever", "lately", "meanwhile",
-                      "afterwards", "thereafter", "postponed", "trimester", "Kwanzaa", "Lent", "until"]  # fmt: skip
+                      "afterwards", "thereafter", "postponed", "trimester", "Kwanzaa", "Lent"]  # fmt: skip
 
 
 def _understood_corpus_rows():
