@@ -619,14 +619,22 @@ _RULES: list[_Rule] = [
     ),
     _Rule("next business day", r"\b(?:the )?(?:next|following) business day\b", _next_business_day, "day"),
     # Absolute dates.
-    _Rule("ISO date", r"(?<![\d./-])(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?![\d./-])", _iso_date, "day"),
+    # A sentence's final "." may follow a date: "by 2026-12-04.", "bis 15.04.2027."
+    _Rule(
+        "ISO date", r"(?<![\d./-])(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?![\d/-]|\.\d)", _iso_date, "day"
+    ),
     _Rule(
         "numeric date",
         r"(?<![\d./-])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?(?![\d/])",
         _slash_date,
         "day",
     ),
-    _Rule("dotted date", r"(?<![\d./-])(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?P<y>\d{4}|\d{2})?(?![\d.])", _dot_date, "day"),
+    _Rule(
+        "dotted date",
+        r"(?<![\d./-])(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?:(?P<y>\d{4}|\d{2})\.?)?(?![\d.])",
+        _dot_date,
+        "day",
+    ),
     _Rule(
         "week of a month",
         rf"\b(?:(?:the )?end of )?(?:the )?(?P<nth>{_alternation(_NTH)}) week (?:of|in) (?P<month>{_MONTH}){_YEAR}\b",
