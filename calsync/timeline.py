@@ -68,8 +68,9 @@ Conventions (each has a test in tests/test_timeline.py and rows in tests/timelin
   "early/mid/late/end of December" = the 10th/15th/last/last day, "in December" = its last day.
 * "today"/"tonight"/"end of day"/"EOD"/"COB"/"close of play" = the interview date, "tomorrow" = +1, "the day after
   tomorrow" = +2. "A week from/on Friday", "Friday week" = the next Friday + 7 days ("a week tomorrow", "a fortnight on
-  Monday" likewise); "Tuesday after next" = the next
-  Tuesday + 7 days. "N weeks from now/today/the interview" = N weeks. "Early to mid", "mid-to-late" = the later.
+  Monday" likewise); "Tuesday after next" = the next Tuesday + 7 days. "N weeks from now/today/the interview" = N
+  weeks; "this time next week/month" = a week/month from the interview date. "Early to mid", "mid-to-late" = the
+  later.
 * A date followed by a relation ("the Monday after Thanksgiving", "two days before Christmas", "the week of" with
   nothing read after it) is a reference point: the rule that would read it alone does not apply, so the phrase is
   not understood. "On or before X" = X; "on or after X" and "not before X" are lower bounds: not understood.
@@ -269,6 +270,8 @@ _NORMALIZE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"\b(?:holiday|festive) season\b|\bchristmas holidays\b", "holidays"),
     (r"\bweek (of|in) the new year\b", r"week \1 january"),
     (r"(?:\bthe )?(?:\bw/[cb]|\bweek (?:commencing|beginning|starting))\b", "the week of"),  # British "w/c 4 Jan"
+    (r"\b(?:this|the same|same) time next (week|month|year)\b", r"in 1 \1"),  # a week/month/year from today
+    (r"\b(?:this|the same|same) time tomorrow\b", "tomorrow"),
     (r"\bweek ending\b", "no later than"),  # "week ending 11 Dec": that date
     (r"\bcalendar (year|month|quarter)\b", r"\1"),
     (r"(?<=[a-z])/(?=[a-z])", " or "),  # "Jan/Feb"
