@@ -192,6 +192,8 @@ def export_command(app: App, file: Path | None, output: Path, todo: bool) -> Non
     Cancelled follow-ups are included as STATUS:CANCELLED, so re-importing an updated file updates a calendar
     that has the old one.
     """
+    from datetime import UTC, datetime
+
     from calsync.files import write_atomic
     from calsync.render import render_calendar
 
@@ -201,9 +203,10 @@ def export_command(app: App, file: Path | None, output: Path, todo: bool) -> Non
     data = render_calendar(
         result.followups,
         component="todo" if todo else "event",
-        alarm_minutes=app.config.policy.alarm_minutes_before,
+        alarm_minutes=app.config.policy.alarm_minutes(),
         templates=_templates(app),
         decorate=_decorate(),
+        now=datetime.now(UTC),  # the export's clock: a follow-up already due gets no alarm
     )
     if str(output) == "-":
         click.echo(data, nl=False)  # bytes go to the binary stream untouched
@@ -325,3 +328,8 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:  # raised while click builds the help (a plugin that does not fit its hooks)
         click.echo(f"calsync: error: {exc}", err=True)
         raise SystemExit(2) from None
+
+
+from calsync.explain import explain_command  # noqa: E402  (a command module of its own)
+
+cli.add_command(explain_command)

@@ -203,7 +203,7 @@ def _interview(reader: _Reader, index: int, default_tz: str, default_country, de
         requested=tuple(item.strip() for item in requested if item.strip()),
         country=country,
         subdivision=subdivision,
-        events=_events(reader, day),
+        events=_events(reader, day, zone, country, subdivision),
         source=Source(reader.path, reader.lines.line(reader.where)),
     )
 
@@ -297,7 +297,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _PHONE = re.compile(r"\+?[0-9 ().\-/]{3,}(?:\s*(?:x|ext\.?)\s*[0-9]+)?")
 
 
-def _events(reader: _Reader, interview_day: date) -> tuple[HistoryEvent, ...]:
+def _events(reader: _Reader, interview_day: date, zone, country, subdivision) -> tuple[HistoryEvent, ...]:
     events = []
     for sub in _sub_tables(reader, "events", "event", _EVENT_KEYS):
         when = sub.day("date", required=True)
@@ -309,7 +309,7 @@ def _events(reader: _Reader, interview_day: date) -> tuple[HistoryEvent, ...]:
         except ValueError:
             kinds = " | ".join(k.value for k in EventKind)
             raise sub.error("kind", f"unknown event kind {kind_name!r} (expected {kinds})") from None
-        decision_by = sub.day("decision_by")
+        decision_by = _event_decision_by(sub, when, zone, country, subdivision)
         if kind is EventKind.EXTENDED and decision_by is None:
             raise sub.error("decision_by", "an 'extended' event needs the new decision_by date")
         if decision_by is not None and kind not in (EventKind.EXTENDED, EventKind.REPLIED):
@@ -319,6 +319,27 @@ def _events(reader: _Reader, interview_day: date) -> tuple[HistoryEvent, ...]:
         events.append(HistoryEvent(when, kind, decision_by, sub.text("note") or sub.text("notes")))
     # Oldest first, as documented; a stable sort keeps same-day events in the order written.
     return tuple(sorted(events, key=lambda event: event.date))
+
+
+def _event_decision_by(sub: _Reader, when: date, zone, country, subdivision) -> date | None:
+    """An event's ``decision_by``: a date, or a timeline phrase ("in two weeks", "after Easter") read by the
+    built-in grammar relative to the event's date (hours count from noon that day)."""
+    raw = sub.table.get("decision_by")
+    if not isinstance(raw, str) or _ISO_DATE.fullmatch(raw.strip()):
+        return sub.day("decision_by")
+    from calsync.businessdays import calendar_for
+    from calsync.timeline import read
+
+    reading = read(raw, when, datetime.combine(when, time(12), tzinfo=zone), calendar_for(country, subdivision))
+    if reading.date is None:
+        words = f" (not understood: {', '.join(reading.unknown)})" if reading.unknown else ""
+        raise sub.error(
+            "decision_by", f"{raw!r} is neither a date such as 2026-11-27 nor a timeline phrase calsync reads{words}"
+        )
+    return reading.date
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:

@@ -115,7 +115,7 @@ class Policy:
     """Every number the follow-up rules use; the config's ``[policy]`` overrides any of them."""
 
     send_time: time = time(10, 0)
-    closing_minutes_before_end: int = 10
+    closing_prep_minutes: int = 30
     thank_you_minutes_after_end: int = 60
     default_deadline_days: int = 7
     check_in_days_after_deadline: int = 2
@@ -124,6 +124,14 @@ class Policy:
     feedback_business_days: int = 1
     duration_minutes: int = 15
     alarm_minutes_before: int = 0
+    #: The alarm's lead time per kind of follow-up (``[policy.alarms]``), in minutes; a kind not listed takes
+    #: ``alarm_minutes_before``. A target's ``alarm_minutes`` overrides both.
+    alarms: tuple[tuple[str, int], ...] = (("check_in", 15), ("retry", 15), ("feedback_request", 15))
+
+    def alarm_minutes(self) -> dict[str, int]:
+        """Every kind's alarm lead time."""
+        chosen = dict(self.alarms)
+        return {kind.value: chosen.get(kind.value, self.alarm_minutes_before) for kind in Kind}
 
 
 @dataclass(frozen=True)

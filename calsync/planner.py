@@ -2,7 +2,8 @@
 
 The rules (the default :class:`~calsync.model.Policy`):
 
-- ``closing``: a reminder ``closing_minutes_before_end`` before the interview ends, with the closing checklist.
+- ``closing``: a preparation item ``closing_prep_minutes`` before the interview starts, with the closing checklist
+  (nothing rings during the interview: the screen may be shared).
 - ``thank_you``: one per interviewer, ``thank_you_minutes_after_end`` after the end (interview's zone).
 - deadline D: ``decision_by``, else the date parsed from ``timeline``, else the interview date plus
   ``default_deadline_days``, marked ``assumed``.
@@ -87,6 +88,12 @@ def deadline_of(interview: Interview, policy: Policy, parse_timeline: TimelinePa
             return parsed, False, None
     assumed = interview.start.astimezone(interview.timezone).date() + timedelta(days=policy.default_deadline_days)
     said = f"timeline {interview.timeline!r} not understood" if interview.timeline else "no timeline given"
+    if interview.timeline:
+        from calsync.timeline import not_understood
+
+        unknown = not_understood(interview.timeline, interview, calendar)
+        if unknown:
+            said += " (the words " + ", ".join(repr(word) for word in unknown) + ")"
     warning = (
         f"interview {interview.id!r}: {said}; assuming a decision by {assumed.isoformat()} "
         f"({policy.default_deadline_days} days after the interview). Set decision_by to be exact."
@@ -203,15 +210,13 @@ class _Builder:
         )
 
     def closing(self, deadline: date, assumed: bool) -> FollowUp:
-        end = self.interview.end
-        length = end.astimezone(UTC) - self.interview.start.astimezone(UTC)
-        minutes = min(self.policy.closing_minutes_before_end, int(length.total_seconds() // 60))
+        prep = max(self.policy.closing_prep_minutes, 1)  # over before the interview starts, even at 0
         return self._make(
             Kind.CLOSING,
-            due=shifted(end, -minutes, self.interview.timezone),
+            due=shifted(self.interview.start, -prep, self.interview.timezone),
             deadline=deadline,
             assumed=assumed,
-            duration_minutes=max(minutes, 1),
+            duration_minutes=min(self.policy.duration_minutes, prep),
         )
 
     def thank_yous(self, deadline: date, assumed: bool) -> list[FollowUp]:

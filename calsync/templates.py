@@ -86,9 +86,9 @@ _MONTHS = (
 # --- calsync's own texts --------------------------------------------------------------------------------------
 
 _CLOSING = """\
-SUMMARY: Closing questions — $title
+SUMMARY: Before your $company interview: closing questions
 
-Before the interview ends ($interview_end):
+Keep these for the last minutes of the interview (it ends at $interview_end):
 - Summarise your fit in two sentences: what they need, and where you have done it.
 - Ask: "Is there anything in my background that makes you hesitate?"
 - Ask about the next steps and the decision timeline.

@@ -73,8 +73,11 @@ class SyncReport:
         }
 
 
-def target_settings(target: Target, provider_cls: type[Provider], policy: Policy) -> tuple[str, str, int]:
-    """The generic target options: component, cancelled mode, alarm lead time; checked."""
+def target_settings(
+    target: Target, provider_cls: type[Provider], policy: Policy
+) -> tuple[str, str, int | dict[str, int]]:
+    """The generic target options: component, cancelled mode, alarm lead time (the target's ``alarm_minutes`` for
+    every follow-up, else the policy's per kind); checked."""
     component = target.option("component", "event")
     if component not in ("event", "todo"):
         raise UserError(f'targets.{target.name}.component: expected "event" or "todo", got {component!r}')
@@ -83,22 +86,40 @@ def target_settings(target: Target, provider_cls: type[Provider], policy: Policy
     cancelled = target.option("cancelled", "keep")
     if cancelled not in ("keep", "delete"):
         raise UserError(f'targets.{target.name}.cancelled: expected "keep" or "delete", got {cancelled!r}')
-    alarm = target.option("alarm_minutes", policy.alarm_minutes_before)
+    alarm = target.option("alarm_minutes", None)
+    if alarm is None:
+        return component, cancelled, policy.alarm_minutes()
     if isinstance(alarm, bool) or not isinstance(alarm, int) or alarm < 0:
         raise UserError(f"targets.{target.name}.alarm_minutes: expected a whole number >= 0, got {alarm!r}")
     return component, cancelled, alarm
 
 
 def render_desired(
-    followups: Sequence[FollowUp], component: str, alarm_minutes: int, templates=None, decorate: Decorate | None = None
+    followups: Sequence[FollowUp],
+    component: str,
+    alarm_minutes: int | dict[str, int],
+    templates=None,
+    decorate: Decorate | None = None,
+    *,
+    now: datetime | None = None,
+    pushed: dict[str, str] | None = None,
+    uid_on_target: Callable[[str], str] | None = None,
 ) -> dict[str, Desired]:
-    from calsync.render import content_hash, render_item
+    """Every follow-up rendered for the target. With ``now``, one already due is rendered overdue (no alarm) --
+    unless ``pushed`` (UID -> content hash in the state) shows it went out in its plain form when it was still
+    ahead: that form stays, so nothing is rewritten just because time passed. ``uid_on_target`` gives the UID an
+    item carries on the target (the state's hashes are of that form)."""
+    from calsync.render import content_hash, is_overdue, render_item
 
     desired: dict[str, Desired] = {}
     for followup in followups:
-        item = render_item(
-            followup, component=component, alarm_minutes=alarm_minutes, templates=templates, decorate=decorate
-        )
+        options = dict(component=component, alarm_minutes=alarm_minutes, templates=templates, decorate=decorate)
+        item = render_item(followup, now=now, **options)
+        if pushed and followup.uid in pushed and is_overdue(followup, now):
+            plain = render_item(followup, **options)
+            there = with_uid(plain, uid_on_target(followup.uid)) if uid_on_target is not None else plain
+            if content_hash(there) == pushed[followup.uid]:
+                item = plain
         desired[followup.uid] = Desired(
             uid=followup.uid,
             item=item,
@@ -129,18 +150,26 @@ def sync_target(
     policy = policy or Policy()
     provider_cls = type(provider) if provider is not None else provider_class(target.provider)
     component, cancelled_mode, alarm = target_settings(target, provider_cls, policy)
-    desired = render_desired(followups, component, alarm, templates, decorate)
+    now = now or datetime.now(UTC)
     directory = state_dir or target.state_dir
     if directory is None:
         from calsync import paths
 
         directory = paths.state_dir()
     db = StateDB(state_path(target, directory), read_only=dry_run)
+    try:
+        pushed = {uid: row.hash for uid, row in db.rows().items() if not row.gone}
+        naming = Naming(component, uid_suffix(target), db.identities())
+        desired = render_desired(
+            followups, component, alarm, templates, decorate, now=now, pushed=pushed, uid_on_target=naming.wanted
+        )
+    except BaseException:
+        db.close()
+        raise
     provider = provider or provider_cls(target)
     try:
         provider.state = db.provider_state()
-        naming = Naming(component, uid_suffix(target), db.identities())
-        return _sync(target, provider, db, desired, dry_run, force, cancelled_mode, now or datetime.now(UTC), naming)
+        return _sync(target, provider, db, desired, dry_run, force, cancelled_mode, now, naming)
     finally:
         provider.close()
         db.close()
