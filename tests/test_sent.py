@@ -147,7 +147,8 @@ def test_the_retry_follows_the_real_check_in(tmp_path):
 
 def test_a_check_in_sent_early_brings_its_retry_forward(tmp_path):
     after = planned(with_events(tmp_path, sent("2026-11-27", "check_in")))
-    assert one(after, Kind.RETRY).due.date() == date(2026, 12, 2)  # Fri 27 Nov + 3 business days (Thanksgiving is the 26th)
+    # Fri 27 Nov + 3 business days (Thanksgiving was the 26th)
+    assert one(after, Kind.RETRY).due.date() == date(2026, 12, 2)
 
 
 def test_a_sent_retry_is_done_and_the_next_retry_follows_it(tmp_path):

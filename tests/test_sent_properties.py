@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import date, timedelta
 
 from hypothesis import given
@@ -51,7 +52,7 @@ def test_every_retry_is_after_the_real_try_before_it(iv, policy):
             rounds.setdefault(f.round, []).append(f)
     for items in rounds.values():
         items.sort(key=lambda f: f.attempt)
-        for before, after in zip(items, items[1:], strict=False):
+        for before, after in itertools.pairwise(items):
             if after.cancelled or after.done or before.cancelled:
                 continue
             # Planned from the day the try before it really happened, the policy's business days later.
