@@ -133,7 +133,7 @@ def _decorate():
 def _templates(app: App):
     from calsync.templates import Templates
 
-    return Templates(app.config.templates)
+    return Templates(app.config.templates, app.config.me)
 
 
 @cli.command("export")
