@@ -240,3 +240,14 @@ def plugins_command() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="calsync")
+
+
+# Commands in their own modules (light to import: their heavy parts load when they run).
+def _register_builtin_commands() -> None:
+    from calsync.commands import agenda, draft, interviews
+
+    for module in (agenda, draft, interviews):
+        module.register(cli)
+
+
+_register_builtin_commands()

@@ -6,6 +6,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from calsync.model import FollowUp
+from calsync.refs import ref_of
 
 if TYPE_CHECKING:
     from calsync.sync.engine import SyncReport
@@ -39,6 +40,9 @@ def plan_rows(followups: list[FollowUp]) -> list[dict[str, Any]]:
             "attempt": f.attempt,
             "revision": f.revision,
             "uid": f.uid,
+            "done": f.done,
+            "sent_on": f.sent_on.isoformat() if f.sent_on else None,
+            "ref": ref_of(f),
         }
         for f in followups
     ]
@@ -61,7 +65,7 @@ def plan_table(followups: list[FollowUp]) -> str:
                 f.recipient.name if f.recipient else "-",
                 f.medium.value if f.medium else "-",
                 deadline,
-                f.status.value,
+                "done" if f.done and not f.cancelled else f.status.value,
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

@@ -466,7 +466,8 @@ class Templates:
 def _signed(draft: str, template: Template, values: dict[str, str]) -> str:
     if not draft or template.signed or not values["signature"]:
         return draft
-    return f"{draft}\n{values['signature']}"
+    # After a closing ("Best regards,") the name comes on the next line; after a call script, a line apart.
+    return f"{draft}\n{values['signature']}" if draft.endswith(",") else f"{draft}\n\n{values['signature']}"
 
 
 def mailto_link(address: str, subject: str, body: str) -> str:

@@ -7,7 +7,6 @@ from datetime import date
 import pytest
 from factories import interview
 from hypothesis import given
-from hypothesis import strategies as st
 from test_planner_properties import interviews, parse_timeline, policies
 
 from calsync.errors import UserError
