@@ -132,6 +132,8 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
     token = db.meta("token")
     scan = provider.scan(known, token)
     _safety_valves(target, desired, state, scan.items, force)
+    if not force:
+        _id_change_guard(desired, state)
     plan = diff(desired, state, scan.items, now=now, cancelled_mode=cancelled_mode, force=force, intents=db.intents())
     report.conflicts.extend(plan.conflicts)
     report.unchanged = len(desired) - len(plan.actions) - len(plan.conflicts)
@@ -168,6 +170,16 @@ def _safety_valves(target: Target, desired, state: dict[str, StateRow], remote: 
             f"target {target.name!r}: none of the {len(live)} items calsync put there is there any more (a "
             "different or emptied calendar?); run with --force to accept that they were deleted"
         )
+
+
+def _id_change_guard(desired: dict[str, Desired], state: dict[str, StateRow]) -> None:
+    """Stop before writing when an edit changed an interview's derived id (see :mod:`calsync.sync.identity`)."""
+    from calsync.sync.identity import id_changes
+
+    planned = [want.item.followup for want in desired.values() if want.item.followup is not None]
+    changes = id_changes(planned, state)
+    if changes:
+        raise UserError(changes[0].message())
 
 
 def _summary(action) -> str:
