@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -184,15 +185,16 @@ def export_command(app: App, file: Path | None, output: Path, todo: bool) -> Non
 @click.option("--dry-run", "-n", is_flag=True, help="Show what would change; write nothing anywhere.")
 @click.option("--force", is_flag=True, help="Overwrite items changed on the target; pass the safety checks.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--verbose", "-v", is_flag=True, help="Print one line per write.")
 @click.pass_obj
 def sync_command(
-    app: App, targets: tuple[str, ...], file: Path | None, dry_run: bool, force: bool, as_json: bool
+    app: App, targets: tuple[str, ...], file: Path | None, dry_run: bool, force: bool, as_json: bool, verbose: bool
 ) -> None:
     """Bring the configured calendars in step with the plan (no TARGET: all of them).
 
     With no target configured, syncs a vdir folder in your data directory, which needs no server.
     """
-    from calsync.report import sync_summary
+    from calsync.report import progress_printer, sync_summary
     from calsync.sync.engine import sync_target
 
     config = app.config
@@ -213,6 +215,7 @@ def sync_command(
                 templates=templates,
                 decorate=decorate,
                 state_dir=config.state_dir,
+                progress=progress_printer(verbose and not as_json, sys.stderr.isatty()),
             )
         except UserError as exc:
             if len(chosen) == 1:

@@ -17,6 +17,8 @@ from calsync.sync.diff import AdoptEtag, Conflict, Desired, Forget, MarkGone, Se
 from calsync.sync.state import StateDB, StateRow, state_path
 
 Decorate = Callable[[Any, FollowUp], None]
+#: Called after each write: (writes done, writes in all, the action's verb, the item's label).
+Progress = Callable[[int, int, str, str], None]
 
 
 @dataclass
@@ -33,6 +35,13 @@ class SyncReport:
     conflicts: list[Conflict] = field(default_factory=list)
     planned: list[tuple[str, str, str]] = field(default_factory=list)  # (verb, uid, summary), for --dry-run
     notes: list[str] = field(default_factory=list)
+    #: how each item is named in messages: its summary and due time, never its UID alone
+    labels: dict[str, str] = field(default_factory=dict)
+    #: items whose due time changes: (uid, old due, new due), as the user reads them
+    moves: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def label(self, uid: str) -> str:
+        return self.labels.get(uid, uid)
 
     @property
     def writes(self) -> int:
@@ -48,8 +57,12 @@ class SyncReport:
             "deleted": len(self.deleted),
             "unchanged": self.unchanged,
             "conflicts": [dataclasses.asdict(c) for c in self.conflicts],
-            "actions": [{"action": verb, "uid": uid, "summary": summary} for verb, uid, summary in self.planned],
+            "actions": [
+                {"action": verb, "uid": uid, "summary": summary, "item": self.label(uid)}
+                for verb, uid, summary in self.planned
+            ],
             "notes": self.notes,
+            "moves": [{"uid": uid, "item": self.label(uid), "from": old, "to": new} for uid, old, new in self.moves],
         }
 
 
@@ -102,8 +115,10 @@ def sync_target(
     state_dir: Path | None = None,
     provider: Provider | None = None,
     now: datetime | None = None,
+    progress: Progress | None = None,
 ) -> SyncReport:
-    """Bring ``target`` in step with ``followups``. Writes nothing with ``dry_run``."""
+    """Bring ``target`` in step with ``followups``. Writes nothing with ``dry_run``; ``progress`` hears of each
+    write as it completes."""
     from calsync.plugins import provider_class
 
     policy = policy or Policy()
@@ -119,13 +134,15 @@ def sync_target(
     provider = provider or provider_cls(target)
     try:
         provider.state = db.provider_state()
-        return _sync(target, provider, db, desired, dry_run, force, cancelled_mode, now or datetime.now(UTC))
+        return _sync(target, provider, db, desired, dry_run, force, cancelled_mode, now or datetime.now(UTC), progress)
     finally:
         provider.close()
         db.close()
 
 
-def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, cancelled_mode, now) -> SyncReport:
+def _sync(
+    target, provider: Provider, db: StateDB, desired, dry_run, force, cancelled_mode, now, progress=None
+) -> SyncReport:
     report = SyncReport(target.name, provider.describe(), dry_run=dry_run)
     state = db.rows()
     known = {uid: row.remote() for uid, row in state.items() if not row.gone}
@@ -139,8 +156,9 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
     report.unchanged = len(desired) - len(plan.actions) - len(plan.conflicts)
     if plan.untouched:
         report.notes.append(f"{len(plan.untouched)} calsync item(s) on the target unknown to this state: left alone")
+    _name_items(report, desired, state, plan)
     for action in plan.actions:
-        report.planned.append((action.verb, action.uid, _summary(action)))
+        report.planned.append((action.verb, action.uid, _summary(action, state)))
     if dry_run:
         return report
     for change in plan.state_changes:
@@ -148,8 +166,10 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
     db.record_intents(
         [_row_for(action.uid, action.item, desired, state) for action in plan.actions if isinstance(action, Update)]
     )
-    for outcome in provider.apply(plan.actions):
+    for done, outcome in enumerate(provider.apply(plan.actions), start=1):
         _record(db, state, desired, outcome, report)
+        if progress is not None:
+            progress(done, len(plan.actions), outcome.action.verb, report.label(outcome.action.uid))
     db.set_provider_state(provider.state)
     _refresh_token(provider, db, bool(plan.actions), scan.token)
     return report
@@ -182,10 +202,33 @@ def _id_change_guard(desired: dict[str, Desired], state: dict[str, StateRow]) ->
         raise UserError(changes[0].message())
 
 
-def _summary(action) -> str:
-    if isinstance(action, Delete):
-        return action.uid  # nothing rendered for it: the UID says which
+def _summary(action, state: dict[str, StateRow]) -> str:
+    if isinstance(action, Delete):  # nothing rendered for it: its last pushed form says what it was
+        from calsync.report import row_summary
+
+        return row_summary(state[action.uid]) if action.uid in state else action.uid
     return str(action.item.component.get("SUMMARY", ""))
+
+
+def _name_items(report: SyncReport, desired: dict[str, Desired], state: dict[str, StateRow], plan) -> None:
+    """Label every item the report may mention, and list the moves (old -> new due time) of the updates."""
+    from calsync.report import item_label, row_label, when_label
+
+    uids = {a.uid for a in plan.actions} | {c.uid for c in plan.conflicts} | set(state)
+    for uid in uids:
+        want = desired.get(uid)
+        if want is not None and want.item.followup is not None:
+            report.labels[uid] = item_label(want.item)
+        elif uid in state:
+            report.labels[uid] = row_label(state[uid])
+    for action in plan.actions:
+        want, row = desired.get(action.uid), state.get(action.uid)
+        if isinstance(action, Update) and want is not None and row is not None and want.due != row.due:
+            zone = want.item.followup.due.tzinfo if want.item.followup else UTC
+            old = datetime.fromisoformat(row.due).astimezone(zone)
+            report.moves.append(
+                (action.uid, when_label(old), when_label(datetime.fromisoformat(want.due).astimezone(zone)))
+            )
 
 
 def _record_state_change(db: StateDB, state: dict[str, StateRow], change) -> None:
@@ -219,7 +262,7 @@ def _record(db: StateDB, state: dict[str, StateRow], desired: dict[str, Desired]
     if isinstance(error, NotFound):
         if uid in state:
             db.put(dataclasses.replace(state[uid], gone=True))
-        report.notes.append(f"{uid}: gone from the target")
+        report.notes.append(f"{report.label(uid)}: gone from the target")
         return
     if error is not None:
         raise error

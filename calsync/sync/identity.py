@@ -49,7 +49,7 @@ def is_derived(interview: Interview) -> bool:
 
 def _fields(row: StateRow) -> dict[bytes, bytes]:
     found: dict[bytes, bytes] = {}
-    for match in _PROPERTY.finditer(row.ical or b""):
+    for match in _PROPERTY.finditer(re.sub(rb"\r?\n[ \t]", b"", row.ical or b"")):
         found.setdefault(match.group(1), match.group(2))
     return found
 
