@@ -41,9 +41,12 @@ class App:
         return load_interviews(path, config.timezone, config.country, config.subdivision)
 
     def plan(self, file: Path | None) -> Plan:
+        return self.plan_of(self.interviews(file))
+
+    def plan_of(self, interviews: list[Interview]) -> Plan:
         from calsync.planner import hook_adjuster, plan
 
-        return plan(self.interviews(file), self.config.policy, adjust=hook_adjuster())
+        return plan(interviews, self.config.policy, adjust=hook_adjuster())
 
 
 class CalsyncGroup(click.Group):
@@ -199,16 +202,30 @@ def sync_command(
 
     config = app.config
     chosen = [config.target(name) for name in targets] if targets else config.default_targets()
-    result = app.plan(file)
+    interviews = app.interviews(file)
+    result = app.plan_of(interviews)
     for warning in result.warnings:
         click.echo(f"calsync: warning: {warning}", err=True)
     reports, failed = [], 0
     templates, decorate = _templates(app), _decorate()
+    # To-dos completed on a phone are recorded as sent; the next targets get the plan that follows.
+    current = {"interviews": interviews, "followups": result.followups}
+
+    def recorder(target_name: str):
+        def on_completed(found):
+            from calsync.completions import record
+
+            current["interviews"], _done = record(current["interviews"], found, target_name, write=not dry_run)
+            current["followups"] = app.plan_of(current["interviews"]).followups
+            return current["followups"]
+
+        return on_completed
+
     for target in chosen:
         try:
             report = sync_target(
                 target,
-                result.followups,
+                current["followups"],
                 policy=config.policy,
                 dry_run=dry_run,
                 force=force,
@@ -216,6 +233,7 @@ def sync_command(
                 decorate=decorate,
                 state_dir=config.state_dir,
                 progress=progress_printer(verbose and not as_json, sys.stderr.isatty()),
+                on_completed=recorder(target.name),
             )
         except UserError as exc:
             if len(chosen) == 1:

@@ -124,6 +124,8 @@ def sync_summary(report: SyncReport) -> str:
     else:
         counts = f"{len(report.created)} created, {len(report.updated)} updated, {len(report.deleted)} deleted"
     lines.append(f"{report.target} ({report.where}): {counts}, {report.unchanged} unchanged")
+    verb = "would record" if report.dry_run else "recorded"
+    lines.extend(f"  done on the target, {verb} in the interview file: {done}" for done in report.completed)
     for conflict in report.conflicts:
         lines.append(
             f"  kept the target's version of {report.label(conflict.uid)}: {conflict.reason} (--force overwrites)"

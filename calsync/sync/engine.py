@@ -19,6 +19,8 @@ from calsync.sync.state import StateDB, StateRow, state_path
 Decorate = Callable[[Any, FollowUp], None]
 #: Called after each write: (writes done, writes in all, the action's verb, the item's label).
 Progress = Callable[[int, int, str, str], None]
+#: Told of the to-dos completed on the target (new ones only); returns the whole plan with them done.
+OnCompleted = Callable[[list[Any]], Sequence[FollowUp]]
 
 
 @dataclass
@@ -39,6 +41,8 @@ class SyncReport:
     labels: dict[str, str] = field(default_factory=dict)
     #: items whose due time changes: (uid, old due, new due), as the user reads them
     moves: list[tuple[str, str, str]] = field(default_factory=list)
+    #: to-dos completed on the target and recorded as sent in the interview file
+    completed: list[str] = field(default_factory=list)
 
     def label(self, uid: str) -> str:
         return self.labels.get(uid, uid)
@@ -62,6 +66,7 @@ class SyncReport:
                 for verb, uid, summary in self.planned
             ],
             "notes": self.notes,
+            "completed": self.completed,
             "moves": [{"uid": uid, "item": self.label(uid), "from": old, "to": new} for uid, old, new in self.moves],
         }
 
@@ -116,9 +121,11 @@ def sync_target(
     provider: Provider | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    on_completed: OnCompleted | None = None,
 ) -> SyncReport:
     """Bring ``target`` in step with ``followups``. Writes nothing with ``dry_run``; ``progress`` hears of each
-    write as it completes."""
+    write as it completes. On a to-do target whose provider can read items back, to-dos completed there are
+    handed to ``on_completed``, which records them and returns the plan that follows (see :func:`_read_back`)."""
     from calsync.plugins import provider_class
 
     policy = policy or Policy()
@@ -134,20 +141,32 @@ def sync_target(
     provider = provider or provider_cls(target)
     try:
         provider.state = db.provider_state()
-        return _sync(target, provider, db, desired, dry_run, force, cancelled_mode, now or datetime.now(UTC), progress)
+        read_back = None
+        if on_completed is not None and component == "todo" and provider_cls.can_read:
+
+            def read_back(report, state, remote, desired, now):
+                def rerender(plan):
+                    return render_desired(plan, component, alarm, templates, decorate)
+
+                return _read_back(report, provider, db, state, remote, desired, on_completed, rerender, dry_run, now)
+
+        moment = now or datetime.now(UTC)
+        return _sync(target, provider, db, desired, dry_run, force, cancelled_mode, moment, progress, read_back)
     finally:
         provider.close()
         db.close()
 
 
 def _sync(
-    target, provider: Provider, db: StateDB, desired, dry_run, force, cancelled_mode, now, progress=None
+    target, provider: Provider, db: StateDB, desired, dry_run, force, cancelled_mode, now, progress=None, read_back=None
 ) -> SyncReport:
     report = SyncReport(target.name, provider.describe(), dry_run=dry_run)
     state = db.rows()
     known = {uid: row.remote() for uid, row in state.items() if not row.gone}
     token = db.meta("token")
     scan = provider.scan(known, token)
+    if read_back is not None:
+        desired = read_back(report, state, scan.items, desired, now)
     _safety_valves(target, desired, state, scan.items, force)
     if not force:
         _id_change_guard(desired, state)
@@ -190,6 +209,38 @@ def _safety_valves(target: Target, desired, state: dict[str, StateRow], remote: 
             f"target {target.name!r}: none of the {len(live)} items calsync put there is there any more (a "
             "different or emptied calendar?); run with --force to accept that they were deleted"
         )
+
+
+def _read_back(
+    report, provider, db, state, remote, desired, on_completed, rerender, dry_run, now
+) -> dict[str, Desired]:
+    """To-dos completed on the target: the new ones are recorded (``on_completed``) and the plan re-rendered; for
+    each, the state takes the target's version as the last one pushed, so it is neither a conflict nor
+    overwritten."""
+    from calsync.report import when_label
+    from calsync.sync.readback import find_completions
+
+    planned = {uid: want.item.followup for uid, want in desired.items() if want.item.followup is not None}
+    found = find_completions(provider, state, remote, planned, now.date())
+    if not found:
+        return desired
+    new = [completion for completion in found if completion.new]
+    if new:
+        desired = rerender(on_completed(new))
+    for completion in found:
+        want = desired.get(completion.uid)
+        if want is None:
+            continue
+        row = dataclasses.replace(
+            state[completion.uid], etag=completion.etag, hash=want.hash, ical=completion.ical, gone=False
+        )
+        state[completion.uid] = row
+        if not dry_run:
+            db.put(row)
+        if completion.new:
+            summary = str(want.item.component.get("SUMMARY", ""))
+            report.completed.append(f"{summary} ({when_label(completion.followup.due)}): sent {completion.day}")
+    return desired
 
 
 def _id_change_guard(desired: dict[str, Desired], state: dict[str, StateRow]) -> None:
