@@ -244,8 +244,8 @@ def _read_back(
 
 
 def _id_change_guard(desired: dict[str, Desired], state: dict[str, StateRow]) -> None:
-    """Stop before writing when an edit changed an interview's derived id (see :mod:`calsync.sync.identity`)."""
-    from calsync.sync.identity import id_changes
+    """Stop before writing when an edit changed an interview's derived id (see :mod:`calsync.sync.idchange`)."""
+    from calsync.sync.idchange import id_changes
 
     planned = [want.item.followup for want in desired.values() if want.item.followup is not None]
     changes = id_changes(planned, state)

@@ -68,7 +68,9 @@ def completed_on(data: bytes, followup: FollowUp, today: date) -> date | None:
         calendar = icalendar.Calendar.from_ical(data)
     except (ValueError, IndexError, KeyError):
         return None
-    todo = next((c for c in calendar.walk("VTODO") if str(c.get("UID", "")) == followup.uid), None)
+    # One item read back: its to-do (a target may give it a UID of its own, derived from the plan's).
+    todos = calendar.walk("VTODO")
+    todo = next((c for c in todos if str(c.get("UID", "")) == followup.uid), todos[0] if len(todos) == 1 else None)
     if todo is None or str(todo.get("STATUS", "")).upper() != "COMPLETED":
         return None
     stamp = todo.get("COMPLETED")
