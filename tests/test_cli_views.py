@@ -265,3 +265,18 @@ def test_plan_json_says_what_is_done(home):
     check_in = next(row for row in rows if row["ref"] == "acme-staff/check-in")
     assert (check_in["done"], check_in["sent_on"], check_in["status"]) == (True, "2026-12-01", "planned")
     assert all(row["done"] is False for row in rows if row["ref"] != "acme-staff/check-in")
+
+
+def test_every_view_takes_another_interview_file(home):
+    other = home / "other.toml"
+    other.write_text(
+        '[[interviews]]\nid = "initech"\ncompany = "Initech"\nstart = 2026-11-24T09:00:00\n'
+        'timezone = "Europe/Berlin"\ndecision_by = 2026-11-30\n'
+        '[[interviews.interviewers]]\nname = "Bill Lumbergh"\nphone = "+49 30 1234567"\n'
+    )
+    for flag in ("--file", "-f"):
+        items = agenda_json(home, "2026-12-02T09:00", flag, str(other))["items"]
+        assert {item["interview"] for item in items} == {"initech"}
+        assert [row["id"] for row in json.loads(run(home, "list", "--json", flag, str(other)).stdout)] == ["initech"]
+        assert json.loads(run(home, "show", "initech", "--json", flag, str(other)).stdout)["company"] == "Initech"
+        assert run(home, "draft", "initech/thank-you", flag, str(other)).stdout.startswith("Call Bill Lumbergh: +49")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
 from factories import interview
 from hypothesis import given
+from hypothesis import strategies as st
 from test_planner_properties import interviews, parse_timeline, policies
 
 from calsync.errors import UserError
@@ -80,3 +82,26 @@ def test_mistakes_say_what_to_write(text, says):
     with pytest.raises(UserError) as caught:
         resolve(text, example_plan())
     assert says in str(caught.value)
+
+
+@given(st.text(max_size=60))
+def test_any_text_is_a_reference_or_one_clear_error(text):
+    try:
+        ref = parse_ref(text)
+    except UserError as exc:
+        assert len(str(exc).splitlines()) == 1  # one line, whatever was typed
+        return
+    assert ref.interview and "/" not in ref.interview and ref.round >= 0
+    assert ref.kind is not Kind.RETRY or ref.attempt >= 1
+
+
+@given(st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True), st.sampled_from(list(Kind)), st.integers(0, 3))
+def test_formatting_and_parsing_agree(ident, kind, round_):
+    iv = interview(id=ident)
+    attempt = 2 if kind is Kind.RETRY else 0
+    f = next(f for f in plan([iv]).followups if f.kind is Kind.CLOSING)
+    person = iv.interviewers[0] if kind is Kind.THANK_YOU else None
+    f = dataclasses.replace(f, kind=kind, attempt=attempt, round=round_, recipient=person)
+    ref = parse_ref(ref_of(f))
+    assert (ref.interview, ref.kind, ref.round) == (ident, kind, round_)
+    assert ref.attempt == attempt
