@@ -108,6 +108,10 @@ def test_a_todo_completed_on_a_caldav_server_becomes_a_sent_event(caldav_server:
         ssl_verify_cert=caldav_server.ca_bundle or True,
     )
     collection = client.calendar(url=f"{caldav_server.direct_url.rstrip('/')}{caldav_server.home}{name}/")
+    retry_uid = next(row["uid"] for row in ws.plan() if row["ref"] == "acme-staff/retry")
+    retry_sequence = int(
+        icalendar.Calendar.from_ical(collection.todo_by_uid(retry_uid).data).walk("VTODO")[0]["SEQUENCE"]
+    )
     todo = collection.todo_by_uid(check_in["uid"])
     todo.complete(completion_timestamp=datetime(2026, 12, 2, 21, 30, tzinfo=UTC))  # 15:30 in Chicago
     completed = bytes(collection.todo_by_uid(check_in["uid"]).data, "utf-8")
@@ -118,8 +122,9 @@ def test_a_todo_completed_on_a_caldav_server_becomes_a_sent_event(caldav_server:
     after = collection.todo_by_uid(check_in["uid"])
     assert bytes(after.data, "utf-8") == completed
     retry = next(row for row in ws.plan() if row["ref"] == "acme-staff/retry")
-    stored = icalendar.Calendar.from_ical(collection.todo_by_uid(retry["uid"]).data)
-    assert stored.walk("VTODO")[0]["DUE"].dt.date() == date(2026, 12, 7)
+    stored = icalendar.Calendar.from_ical(collection.todo_by_uid(retry["uid"]).data).walk("VTODO")[0]
+    assert stored["DUE"].dt.date() == date(2026, 12, 7)
+    assert int(stored["SEQUENCE"]) > retry_sequence  # the same item, moved: clients replace the old one
     # Nothing left to do: a third sync changes nothing and records nothing twice.
     again = ws.sync_json()[0]
     assert (again["created"], again["updated"], again["conflicts"], again["completed"]) == (0, 0, [], [])
