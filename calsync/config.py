@@ -101,12 +101,16 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
 
     for key in data:
         if key not in _TOP_KEYS:
-            raise fail(f"unknown setting {key!r}", (), key)
+            from calsync.suggest import field_hint
+
+            raise fail(f"unknown setting {key!r}{field_hint(key, _TOP_KEYS)}", (), key)
     config = Config(path=path)
     if "timezone" in data:
         zone = _string(data, "timezone", fail)
         if zone_named(zone) is None:
-            raise fail(f"timezone: unknown time zone {zone!r}", (), "timezone")
+            from calsync.suggest import zone_hint
+
+            raise fail(f"timezone: unknown time zone {zone!r}{zone_hint(zone)}", (), "timezone")
         config.timezone = zone
     if "country" in data:
         config.country = _string(data, "country", fail)
@@ -150,8 +154,10 @@ def _policy(raw: Any, fail) -> Policy:
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:
-            names = ", ".join(sorted(known))
-            raise fail(f"policy.{key}: unknown setting (known: {names})", ("policy",), key)
+            from calsync.suggest import field_hint
+
+            hint = field_hint(key, known) or f" (known: {', '.join(sorted(known))})"
+            raise fail(f"policy.{key}: unknown setting{hint}", ("policy",), key)
         if key == "send_time":
             values[key] = _clock(value, fail)
             continue
