@@ -278,16 +278,16 @@ def _register_capture_commands() -> None:
 _register_capture_commands()
 
 
-def main(argv: list[str] | None = None) -> None:
-    cli.main(args=argv, prog_name="calsync")
-
-
-# Commands in their own modules (light to import: their heavy parts load when they run).
-def _register_builtin_commands() -> None:
+def _register_view_commands() -> None:
+    """``agenda``, ``draft``, ``list``, ``show``: what to do and where things stand (they only read)."""
     from calsync.commands import agenda, draft, interviews
 
     for module in (agenda, draft, interviews):
         module.register(cli)
 
 
-_register_builtin_commands()
+_register_view_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="calsync")
