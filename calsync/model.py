@@ -96,6 +96,7 @@ class Interview:
     subdivision: str | None = None
     events: tuple[HistoryEvent, ...] = ()
     source: Source | None = field(default=None, compare=False)
+    notes: str | None = None
 
     @property
     def primary(self) -> Interviewer | None:
@@ -157,10 +158,18 @@ class FollowUp:
     revision: int = 0
     revised: datetime | None = None
     duration_minutes: int = 15
+    #: the day it was actually sent (a ``sent`` event): the follow-up is done.
+    sent_on: date | None = None
+    #: the notes of the history events that shaped it ("Recruiter: the manager is travelling").
+    notes: tuple[str, ...] = ()
 
     @property
     def cancelled(self) -> bool:
         return self.status is Status.CANCELLED
+
+    @property
+    def done(self) -> bool:
+        return self.sent_on is not None
 
     @property
     def end(self) -> datetime:

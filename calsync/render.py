@@ -22,7 +22,7 @@ import hashlib
 import io
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -31,7 +31,7 @@ import icalendar
 from calsync.errors import UserError
 from calsync.model import FollowUp, Kind
 from calsync.provider import MANAGED_PROPERTY, Item
-from calsync.templates import Templates, compose_description, contact_line, variables
+from calsync.templates import Templates, compose_description, contact_line, item_link
 from calsync.uids import make_uid
 from calsync.zones import zone_named
 
@@ -255,13 +255,14 @@ def _build(
     length = timedelta(minutes=followup.duration_minutes)  # elapsed time, also across a DST change
     end = render_time((start.astimezone(UTC) + length).astimezone(start.tzinfo))
     begin = render_time((start.astimezone(UTC) - length).astimezone(start.tzinfo))  # a VTODO's DTSTART
-    values = variables(followup)
-    text = templates.text(followup, values)
+    text = templates.text(followup)
     if not text.summary.strip():
         raise _fail(followup, "has an empty SUMMARY (check the SUMMARY line of your template)")
     description = compose_description(followup, text)
     todo = component == "todo"
     iv = followup.interview
+    # Done (sent): a to-do is completed; an event keeps its place, ticked, without an alarm.
+    summary = text.summary if todo or not followup.done else f"✓ {text.summary}"
 
     comp: Component = icalendar.Todo() if todo else icalendar.Event()
     comp.add("UID", followup.uid)
@@ -272,15 +273,21 @@ def _build(
         if length:
             comp.add("DTSTART", begin)
         comp.add("DUE", start)
-        status = "CANCELLED" if followup.cancelled else "NEEDS-ACTION"
+        status = "CANCELLED" if followup.cancelled else "COMPLETED" if followup.done else "NEEDS-ACTION"
+        if followup.done and not followup.cancelled:
+            comp.add("COMPLETED", completed_at(followup))
+            comp.add("PERCENT-COMPLETE", 100)
     else:
         comp.add("DTSTART", start)
         comp.add("DTEND", end)
         comp.add("TRANSP", "TRANSPARENT")  # a reminder, not a meeting: the person stays free
         status = "CANCELLED" if followup.cancelled else "CONFIRMED"
     comp.add("STATUS", status)
-    comp.add("SUMMARY", f"{text.summary} (overdue)" if overdue else text.summary)
+    comp.add("SUMMARY", f"{summary} (overdue)" if overdue else summary)
     comp.add("DESCRIPTION", description)
+    link = item_link(followup, text)
+    if link:
+        comp.add("URL", link)
     contact = contact_line(followup)
     if contact:
         comp.add("CONTACT", contact)
@@ -291,7 +298,7 @@ def _build(
     comp.add(MANAGED_PROPERTY, "1")
     comp.add(INTERVIEW_PROPERTY, iv.id)
     comp.add(KIND_PROPERTY, followup.kind.value)
-    if not followup.cancelled and not overdue:
+    if not followup.cancelled and not followup.done and not overdue:
         alarm = icalendar.Alarm()
         alarm.add("ACTION", "DISPLAY")
         alarm.add("DESCRIPTION", text.summary)
@@ -312,8 +319,18 @@ def _build(
 
 
 def is_overdue(followup: FollowUp, now: datetime | None) -> bool:
-    """Whether ``followup`` is due before ``now`` (never, without a clock; never when cancelled)."""
-    return now is not None and not followup.cancelled and followup.due.astimezone(UTC) < now.astimezone(UTC)
+    """Whether ``followup`` is due before ``now`` (never, without a clock; never when cancelled or sent)."""
+    if now is None or followup.cancelled or followup.done:
+        return False  # a follow-up already sent is done, not late
+    return followup.due.astimezone(UTC) < now.astimezone(UTC)
+
+
+def completed_at(followup: FollowUp) -> datetime:
+    """When a sent follow-up was completed, as written in COMPLETED (UTC): noon of the day it was sent, in the
+    interview's zone (the file records only the day; noon keeps that day wherever the phone is, give or take)."""
+    assert followup.sent_on is not None
+    noon = datetime.combine(followup.sent_on, time(12, 0), tzinfo=followup.interview.timezone)
+    return noon.astimezone(UTC)
 
 
 def _validate(comp: Component, followup: FollowUp) -> None:

@@ -19,6 +19,10 @@ from calsync.sync.identity import Identity, remote_uid, with_uid
 from calsync.sync.state import StateDB, StateRow, state_path
 
 Decorate = Callable[[Any, FollowUp], None]
+#: Called after each write: (writes done, writes in all, the action's verb, the item's label).
+Progress = Callable[[int, int, str, str], None]
+#: Told of the to-dos completed on the target (new ones only); returns the whole plan with them done.
+OnCompleted = Callable[[list[Any]], Sequence[FollowUp]]
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,15 @@ class SyncReport:
     planned: list[tuple[str, str, str]] = field(default_factory=list)  # (verb, uid, summary), for --dry-run
     notes: list[str] = field(default_factory=list)
     failed: list[FailedItem] = field(default_factory=list)
+    #: how each item is named in messages: its summary and due time, never its UID alone
+    labels: dict[str, str] = field(default_factory=dict)
+    #: items whose due time changes: (uid, old due, new due), as the user reads them
+    moves: list[tuple[str, str, str]] = field(default_factory=list)
+    #: to-dos completed on the target and recorded as sent in the interview file
+    completed: list[str] = field(default_factory=list)
+
+    def label(self, uid: str) -> str:
+        return self.labels.get(uid, uid)
 
     @property
     def writes(self) -> int:
@@ -67,9 +80,14 @@ class SyncReport:
             "deleted": len(self.deleted),
             "unchanged": self.unchanged,
             "conflicts": [dataclasses.asdict(c) for c in self.conflicts],
-            "actions": [{"action": verb, "uid": uid, "summary": summary} for verb, uid, summary in self.planned],
+            "actions": [
+                {"action": verb, "uid": uid, "summary": summary, "item": self.label(uid)}
+                for verb, uid, summary in self.planned
+            ],
             "notes": self.notes,
             "failed": [dataclasses.asdict(f) for f in self.failed],
+            "completed": self.completed,
+            "moves": [{"uid": uid, "item": self.label(uid), "from": old, "to": new} for uid, old, new in self.moves],
         }
 
 
@@ -143,8 +161,12 @@ def sync_target(
     state_dir: Path | None = None,
     provider: Provider | None = None,
     now: datetime | None = None,
+    progress: Progress | None = None,
+    on_completed: OnCompleted | None = None,
 ) -> SyncReport:
-    """Bring ``target`` in step with ``followups``. Writes nothing with ``dry_run``."""
+    """Bring ``target`` in step with ``followups``. Writes nothing with ``dry_run``; ``progress`` hears of each
+    write as it completes. On a to-do target whose provider can read items back, to-dos completed there are
+    handed to ``on_completed``, which records them and returns the plan that follows (see :func:`_read_back`)."""
     from calsync.plugins import provider_class
 
     policy = policy or Policy()
@@ -169,7 +191,20 @@ def sync_target(
     provider = provider or provider_cls(target)
     try:
         provider.state = db.provider_state()
-        return _sync(target, provider, db, desired, dry_run, force, cancelled_mode, now, naming)
+        read_back = None
+        if on_completed is not None and component == "todo" and provider_cls.can_read:
+
+            def read_back(report, state, remote, desired, now):
+                def rerender(plan):
+                    fresh = render_desired(
+                        plan, component, alarm, templates, decorate, now=now, pushed=pushed,
+                        uid_on_target=naming.wanted,
+                    )  # fmt: skip
+                    return {uid: _carrying(want, naming.wanted(uid)) for uid, want in fresh.items()}
+
+                return _read_back(report, provider, db, state, remote, desired, on_completed, rerender, dry_run, now)
+
+        return _sync(target, provider, db, desired, dry_run, force, cancelled_mode, now, naming, progress, read_back)
     finally:
         provider.close()
         db.close()
@@ -206,7 +241,19 @@ class Naming:
         return found.remote if found is not None else uid
 
 
-def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, cancelled_mode, now, naming) -> SyncReport:
+def _sync(
+    target,
+    provider: Provider,
+    db: StateDB,
+    desired,
+    dry_run,
+    force,
+    cancelled_mode,
+    now,
+    naming,
+    progress=None,
+    read_back=None,
+) -> SyncReport:
     report = SyncReport(target.name, provider.describe(), dry_run=dry_run)
     state = db.rows()
     if not dry_run:
@@ -216,7 +263,11 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
     known = {uid: row.remote() for uid, row in state.items() if not row.gone}
     token = db.meta("token")
     scan = _scan(provider, naming, known, token, desired, retired)
+    if read_back is not None:
+        desired = read_back(report, state, scan.items, desired, now)
     _safety_valves(target, desired, state, scan.items, force)
+    if not force:
+        _id_change_guard(desired, state)
     intents = db.intents()
     state = _adopt_unedited(provider, db, state, desired, scan.items, intents, cancelled_mode, dry_run)
     plan = diff(desired, state, scan.items, now=now, cancelled_mode=cancelled_mode, force=force, intents=intents)
@@ -224,10 +275,11 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
     report.unchanged = len(desired) - len(plan.actions) - len(plan.conflicts)
     if plan.untouched:
         report.notes.append(f"{len(plan.untouched)} calsync item(s) on the target unknown to this state: left alone")
+    _name_items(report, desired, state, plan)
     standing = db.refusals()
     actions = _admit(plan.actions, standing, state, desired, now, report)
     for action in actions:
-        report.planned.append((action.verb, action.uid, _summary(action)))
+        report.planned.append((action.verb, action.uid, _summary(action, state)))
     if dry_run:
         return report
     for change in plan.state_changes:
@@ -251,6 +303,8 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
                 recreate.append(outcome.action)  # type: ignore[arg-type]
                 continue
             _record(context, outcome)
+            if progress is not None:
+                progress(len(recorded), len(actions), outcome.action.verb, report.label(outcome.action.uid))
         if recreate:
             _recreate_under_new_uids(provider, context, naming, recreate)
         _not_about_the_items(context)
@@ -533,10 +587,75 @@ def _safety_valves(target: Target, desired, state: dict[str, StateRow], remote: 
         )
 
 
-def _summary(action) -> str:
-    if isinstance(action, Delete):
-        return action.uid  # nothing rendered for it: the UID says which
+def _read_back(
+    report, provider, db, state, remote, desired, on_completed, rerender, dry_run, now
+) -> dict[str, Desired]:
+    """To-dos completed on the target: the new ones are recorded (``on_completed``) and the plan re-rendered; for
+    each, the state takes the target's version as the last one pushed, so it is neither a conflict nor
+    overwritten."""
+    from calsync.report import when_label
+    from calsync.sync.readback import find_completions
+
+    planned = {uid: want.item.followup for uid, want in desired.items() if want.item.followup is not None}
+    found = find_completions(provider, state, remote, planned, now.date())
+    if not found:
+        return desired
+    new = [completion for completion in found if completion.new]
+    if new:
+        desired = rerender(on_completed(new))
+    for completion in found:
+        want = desired.get(completion.uid)
+        if want is None:
+            continue
+        row = dataclasses.replace(
+            state[completion.uid], etag=completion.etag, hash=want.hash, ical=completion.ical, gone=False
+        )
+        state[completion.uid] = row
+        if not dry_run:
+            db.put(row)
+        if completion.new:
+            summary = str(want.item.component.get("SUMMARY", ""))
+            report.completed.append(f"{summary} ({when_label(completion.followup.due)}): sent {completion.day}")
+    return desired
+
+
+def _id_change_guard(desired: dict[str, Desired], state: dict[str, StateRow]) -> None:
+    """Stop before writing when an edit changed an interview's derived id (see :mod:`calsync.sync.idchange`)."""
+    from calsync.sync.idchange import id_changes
+
+    planned = [want.item.followup for want in desired.values() if want.item.followup is not None]
+    changes = id_changes(planned, state)
+    if changes:
+        raise UserError(changes[0].message())
+
+
+def _summary(action, state: dict[str, StateRow]) -> str:
+    if isinstance(action, Delete):  # nothing rendered for it: its last pushed form says what it was
+        from calsync.report import row_summary
+
+        return row_summary(state[action.uid]) if action.uid in state else action.uid
     return str(action.item.component.get("SUMMARY", ""))
+
+
+def _name_items(report: SyncReport, desired: dict[str, Desired], state: dict[str, StateRow], plan) -> None:
+    """Label every item the report may mention, and list the moves (old -> new due time) of the updates."""
+    from calsync.report import item_label, row_label, when_label
+
+    uids = {a.uid for a in plan.actions} | {c.uid for c in plan.conflicts} | set(state)
+    for uid in uids:
+        want = desired.get(uid)
+        if want is not None and want.item.followup is not None:
+            report.labels[uid] = item_label(want.item)
+        elif uid in state:
+            report.labels[uid] = row_label(state[uid])
+    for action in plan.actions:
+        want, row = desired.get(action.uid), state.get(action.uid)
+        if isinstance(action, Update) and want is not None and row is not None and want.due != row.due:
+            zone = want.item.followup.due.tzinfo if want.item.followup else UTC
+            old = datetime.fromisoformat(row.due).astimezone(zone)
+            report.moves.append(
+                (action.uid, when_label(old), when_label(datetime.fromisoformat(want.due).astimezone(zone)))
+            )
 
 
 def _record_state_change(db: StateDB, state: dict[str, StateRow], change) -> None:
@@ -599,7 +718,7 @@ def _record(context: _Context, outcome: Outcome) -> None:
         elif isinstance(action, Create):
             # Never recorded, and found deleted there (a lost state): the user's deletion is remembered, so it sticks.
             db.put(dataclasses.replace(_row_for(uid, action.item, desired, state), href=error.href, gone=True))
-        report.notes.append(f"{uid}: gone from the target")
+        report.notes.append(f"{report.label(uid)}: gone from the target")
         return
     if error is not None:
         raise error
