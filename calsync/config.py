@@ -11,6 +11,11 @@ state_dir = "~/.local/state/calsync"  # optional
 send_time = "09:30"
 retries = 2
 
+[me]                                # optional: who signs the drafts
+name = "Alex Doe"
+email = "alex@example.com"
+signature = "Alex Doe\n+1 555 0100"
+
 [targets.phone]
 provider = "caldav"
 url = "https://dav.example.com/"
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -32,11 +38,13 @@ from calsync import paths
 from calsync.errors import InputError, UserError
 from calsync.model import Policy
 from calsync.provider import Target
+from calsync.templates import Me
 from calsync.tomlfile import LineIndex, read_toml
 from calsync.zones import zone_named
 
 DEFAULT_TARGET = "default"
-_TOP_KEYS = {"timezone", "country", "subdivision", "interviews", "templates", "state_dir", "policy", "targets"}
+_TOP_KEYS = {"timezone", "country", "subdivision", "interviews", "templates", "state_dir", "policy", "targets", "me"}
+_ME_KEYS = ("name", "email", "signature")
 
 
 @dataclass
@@ -50,6 +58,7 @@ class Config:
     state_dir: Path = field(default_factory=paths.state_dir)
     policy: Policy = field(default_factory=Policy)
     targets: dict[str, Target] = field(default_factory=dict)
+    me: Me = field(default_factory=Me)
 
     @property
     def interviews_file(self) -> Path:
@@ -93,12 +102,16 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
 
     for key in data:
         if key not in _TOP_KEYS:
-            raise fail(f"unknown setting {key!r}", (), key)
+            from calsync.suggest import field_hint
+
+            raise fail(f"unknown setting {key!r}{field_hint(key, _TOP_KEYS)}", (), key)
     config = Config(path=path)
     if "timezone" in data:
         zone = _string(data, "timezone", fail)
         if zone_named(zone) is None:
-            raise fail(f"timezone: unknown time zone {zone!r}", (), "timezone")
+            from calsync.suggest import zone_hint
+
+            raise fail(f"timezone: unknown time zone {zone!r}{zone_hint(zone)}", (), "timezone")
         config.timezone = zone
     if "country" in data:
         config.country = _string(data, "country", fail)
@@ -109,6 +122,7 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
         if key in data:
             setattr(config, key, _path(_string(data, key, fail), base))
     config.policy = _policy(data.get("policy", {}), fail)
+    config.me = _me(data.get("me", {}), fail)
     targets = data.get("targets", {})
     if not isinstance(targets, dict):
         raise fail("targets: expected tables [targets.NAME]", (), "targets")
@@ -126,12 +140,32 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
                 table,
                 "password",
             )
-        rest = {key: value for key, value in options.items() if key != "provider"}
-        for key in ("path", "token_file", "client_secrets", "key_file", "ca_bundle"):
-            if isinstance(rest.get(key), str):
-                rest[key] = str(_path(rest[key], base))
+        rest = _target_options(name, provider, options, base, lambda message, key, t=table: fail(message, t, key))
         config.targets[name] = Target(name, provider, rest, state_dir=config.state_dir, config_path=path)
     return config
+
+
+def _target_options(name: str, provider: str, options: dict[str, Any], base: Path, fail) -> dict[str, Any]:
+    """The options of ``[targets.NAME]`` as its provider declares them: checked, paths resolved (relative to the
+    config file). A provider that is not installed, or declares nothing, gets them as written."""
+    from calsync.options import check_options, declared
+    from calsync.plugins import providers
+
+    provider_cls = providers().get(provider)
+    if provider_cls is None or provider_cls.options is None:
+        if provider_cls is not None:
+            warnings.warn(
+                f"provider {provider!r} declares no options (Provider.options): its target options go unchecked; "
+                "an undeclared option will be an error with PLUGIN_API 2",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return {key: value for key, value in options.items() if key != "provider"}
+    checked = check_options(
+        f"targets.{name}", options, declared(provider_cls), base, lambda m, key: fail(m, key or None)
+    )
+    checked.pop("provider", None)
+    return checked
 
 
 def _policy(raw: Any, fail) -> Policy:
@@ -140,16 +174,64 @@ def _policy(raw: Any, fail) -> Policy:
     known = {f.name: f for f in dataclasses.fields(Policy)}
     values: dict[str, Any] = {}
     for key, value in raw.items():
+        if key == "closing_minutes_before_end":
+            raise fail(
+                "policy.closing_minutes_before_end: replaced by closing_prep_minutes (the closing questions are "
+                "prepared before the interview starts, so nothing rings during it)",
+                ("policy",),
+                key,
+            )
         if key not in known:
-            names = ", ".join(sorted(known))
-            raise fail(f"policy.{key}: unknown setting (known: {names})", ("policy",), key)
+            from calsync.suggest import field_hint
+
+            hint = field_hint(key, known) or f" (known: {', '.join(sorted(known))})"
+            raise fail(f"policy.{key}: unknown setting{hint}", ("policy",), key)
         if key == "send_time":
             values[key] = _clock(value, fail)
+            continue
+        if key == "alarms":
+            values[key] = _alarms(value, fail)
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise fail(f"policy.{key}: expected a whole number >= 0, got {value!r}", ("policy",), key)
         values[key] = value
     return Policy(**values)
+
+
+def _alarms(raw: Any, fail) -> tuple[tuple[str, int], ...]:
+    """``[policy.alarms]``: minutes before the due time per kind of follow-up, over the defaults."""
+    from calsync.model import Kind
+
+    if not isinstance(raw, dict):
+        raise fail(
+            "policy.alarms: expected a table [policy.alarms] (thank_you = 0, check_in = 15, ...)", ("policy",), "alarms"
+        )
+    kinds = [kind.value for kind in Kind]
+    chosen = dict(Policy().alarms)
+    for key, value in raw.items():
+        if key not in kinds:
+            raise fail(
+                f"policy.alarms.{key}: unknown kind of follow-up (known: {', '.join(kinds)})", ("policy.alarms",), key
+            )
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise fail(
+                f"policy.alarms.{key}: expected a whole number of minutes >= 0, got {value!r}",
+                ("policy.alarms",),
+                key,
+            )
+        chosen[key] = value
+    return tuple(sorted(chosen.items()))
+
+
+def _me(raw: Any, fail) -> Me:
+    if not isinstance(raw, dict):
+        raise fail("me: expected a table [me] (name, email, signature)", (), "me")
+    for key, value in raw.items():
+        if key not in _ME_KEYS:
+            raise fail(f"me.{key}: unknown setting (known: {', '.join(_ME_KEYS)})", ("me",), key)
+        if not isinstance(value, str):
+            raise fail(f"me.{key}: expected a string, got {value!r}", ("me",), key)
+    return Me(**{key: value.strip() or None for key, value in raw.items()})
 
 
 def _clock(value: Any, fail) -> time:

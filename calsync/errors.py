@@ -40,6 +40,11 @@ class ProviderError(UserError):
     """A target refused or failed an operation in a way the user must act on (credentials, URL, network)."""
 
 
+class WritesRefused(ProviderError):
+    """The target refuses every write for now (a usage limit): the sync stops, and the actions that got no
+    Outcome were not made, so the engine forgets the updates it was about to send."""
+
+
 class PreconditionFailed(CalsyncError):
     """A conditional write found the item not as expected: it exists already (create), or its ETag changed
     (update, delete) because someone else edited it. The sync engine keeps the other side's version."""
@@ -71,3 +76,12 @@ class ItemRefused(CalsyncError):
         self.status = status
         self.retry_after = retry_after
         super().__init__(reason)
+
+
+class PluginError(UserError):
+    """A plugin broke its side of a hook: it names no real hook, takes an argument its hook does not pass, raised,
+    or returned something its hook does not allow. The message names the plugin (and the hook)."""
+
+    def __init__(self, message: str, plugin: str | None = None, hook: str | None = None) -> None:
+        self.plugin, self.hook = plugin, hook
+        super().__init__(message)

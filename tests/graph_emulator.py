@@ -281,6 +281,14 @@ class Emulator:
             del container.items[item_id]
             self.changes.append((next(self.seq), container.id, item_id))
 
+    def item(self, item_id: str) -> dict[str, Any] | None:
+        """One stored item as it is now (a copy), whoever made it; None when there is none."""
+        with self.lock:
+            for container in self.containers.values():
+                if item_id in container.items:
+                    return json.loads(json.dumps(container.items[item_id]))
+        return None
+
     def items(self, container: Container) -> list[dict[str, Any]]:
         with self.lock:
             return [json.loads(json.dumps(item)) for item in container.items.values()]
@@ -527,7 +535,12 @@ class Emulator:
             return 204, {}, None
         body = _json(raw)
         self.validator.check(body, "Event" if kind == "calendar" else "TodoTask", creating=False)
+        props = body.pop("singleValueExtendedProperties", None)
         item.update(body)
+        if props:  # as Graph does: the properties named are set, the others kept
+            named = {q["id"] for q in props}
+            kept = [p for p in item.get("singleValueExtendedProperties") or [] if p["id"] not in named]
+            item["singleValueExtendedProperties"] = kept + props
         if kind == "list" and body.get("status") == "completed" and not item.get("completedDateTime"):
             item["completedDateTime"] = {"dateTime": _utc_now(), "timeZone": "UTC"}
         self._touch(container, item)
@@ -560,11 +573,9 @@ class Emulator:
         shaped = {k: v for k, v in item.items() if k not in ("singleValueExtendedProperties", "linkedResources")}
         expand = query.get("$expand", "")
         if "singleValueExtendedProperties" in expand:
-            wanted = re.search(r"id eq '([^']+)'", expand)
+            wanted = {found.lower() for found in re.findall(r"id eq '([^']+)'", expand)}
             props = item.get("singleValueExtendedProperties") or []
-            shaped["singleValueExtendedProperties"] = [
-                p for p in props if wanted is None or p["id"].lower() == wanted.group(1).lower()
-            ]
+            shaped["singleValueExtendedProperties"] = [p for p in props if not wanted or p["id"].lower() in wanted]
         if "linkedResources" in expand:
             shaped["linkedResources"] = item.get("linkedResources") or []
         select = query.get("$select")

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 #: calsync's namespace for MAPI named properties (fixed forever: changing it would orphan every marked event)
 PROPERTY_SET = "{01421d39-458f-5f26-a729-ed5993521491}"
 UID_PROPERTY = f"String {PROPERTY_SET} Name calsyncUid"
+#: the revision calsync wrote (Graph has no SEQUENCE): read back as SEQUENCE
+SEQUENCE_PROPERTY = f"String {PROPERTY_SET} Name calsyncSequence"
 APPLICATION = "calsync"
 CANCELLED_PREFIX = "Cancelled: "
 
@@ -52,9 +54,10 @@ def to_event(item: Item, *, create: bool) -> dict[str, Any]:
     }
     if component.get("LOCATION") is not None:
         event["location"] = {"displayName": str(component.get("LOCATION"))}
+    event["singleValueExtendedProperties"] = [{"id": SEQUENCE_PROPERTY, "value": str(int(item.sequence))}]
     if create:
         event["transactionId"] = transaction_id(item.uid, item.sequence)
-        event["singleValueExtendedProperties"] = [{"id": UID_PROPERTY, "value": item.uid}]
+        event["singleValueExtendedProperties"].insert(0, {"id": UID_PROPERTY, "value": item.uid})
     return event
 
 
@@ -82,8 +85,12 @@ def to_task(item: Item, *, create: bool) -> dict[str, Any]:
 
 
 def event_uid(event: dict[str, Any]) -> str | None:
+    return _property(event, UID_PROPERTY)
+
+
+def _property(event: dict[str, Any], prop_id: str) -> str | None:
     for prop in event.get("singleValueExtendedProperties") or []:
-        if str(prop.get("id", "")).lower() == UID_PROPERTY.lower():
+        if str(prop.get("id", "")).lower() == prop_id.lower():
             return str(prop.get("value")) or None
     return None
 
@@ -109,6 +116,9 @@ def event_as_ical(event: dict[str, Any], uid: str) -> bytes:
     component.add("STATUS", "CANCELLED" if cancelled else "CONFIRMED")
     if (event.get("location") or {}).get("displayName"):
         component.add("LOCATION", event["location"]["displayName"])
+    sequence = _property(event, SEQUENCE_PROPERTY)
+    if sequence is not None and sequence.isdigit():
+        component.add("SEQUENCE", int(sequence))
     if event.get("isReminderOn"):
         _alarm(component, int(event.get("reminderMinutesBeforeStart") or 0))
     return _calendar(component)

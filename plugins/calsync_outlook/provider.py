@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from calsync.errors import ItemRefused, NotFound, PreconditionFailed, ProviderError, UserError
+from calsync.options import Option
 from calsync.provider import (
     Action,
     Create,
@@ -56,6 +57,18 @@ class OutlookProvider(Provider):
     name: ClassVar[str] = "outlook"
     supports_todo: ClassVar[bool] = True
     can_read: ClassVar[bool] = True
+    options = (
+        Option("client_id", str, required=True, help="your app registration's Application (client) ID"),
+        Option("tenant", str, "common", help='"consumers" (personal), "organizations" (work/school), "common" or a '
+               "tenant id"),
+        Option("calendar", str, None, help="the calendar's (or To Do list's) name; default: your default one"),
+        Option("create", bool, False, help="create the calendar or list when it does not exist"),
+        Option("token_file", str, None, path=True, help="the sign-in cache (default: the state dir), kept 0600"),
+        Option("api_endpoint", str, None, url=True, help="the root under which /v1.0/ lives (national clouds, tests)"),
+        Option("authority", str, None, url=True, help="the sign-in root (national clouds, tests)"),
+        Option("rate_per_minute", (int, float), DEFAULT_RATE, minimum=1, help="the pace of requests"),
+        Option("timeout", (int, float), 60.0, minimum=1, help="seconds to wait for Microsoft Graph"),
+    )  # fmt: skip
 
     def __init__(self, target: Target) -> None:
         super().__init__(target)
@@ -269,8 +282,8 @@ class OutlookProvider(Provider):
         if self.todo:
             path = f"{self._item_path(href)}?$expand=linkedResources"
         else:
-            expand = quote(f"singleValueExtendedProperties($filter=id eq '{convert.UID_PROPERTY}')")
-            path = f"{self._item_path(href)}?$expand={expand}"
+            wanted = f"id eq '{convert.UID_PROPERTY}' or id eq '{convert.SEQUENCE_PROPERTY}'"
+            path = f"{self._item_path(href)}?$expand={quote(f'singleValueExtendedProperties($filter={wanted})')}"
         reply = self._get(path)
         if reply.status == 404:
             raise NotFound(href)
