@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -139,12 +140,32 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
                 table,
                 "password",
             )
-        rest = {key: value for key, value in options.items() if key != "provider"}
-        for key in ("path", "token_file", "client_secrets", "key_file", "ca_bundle"):
-            if isinstance(rest.get(key), str):
-                rest[key] = str(_path(rest[key], base))
+        rest = _target_options(name, provider, options, base, lambda message, key, t=table: fail(message, t, key))
         config.targets[name] = Target(name, provider, rest, state_dir=config.state_dir, config_path=path)
     return config
+
+
+def _target_options(name: str, provider: str, options: dict[str, Any], base: Path, fail) -> dict[str, Any]:
+    """The options of ``[targets.NAME]`` as its provider declares them: checked, paths resolved (relative to the
+    config file). A provider that is not installed, or declares nothing, gets them as written."""
+    from calsync.options import check_options, declared
+    from calsync.plugins import providers
+
+    provider_cls = providers().get(provider)
+    if provider_cls is None or provider_cls.options is None:
+        if provider_cls is not None:
+            warnings.warn(
+                f"provider {provider!r} declares no options (Provider.options): its target options go unchecked; "
+                "an undeclared option will be an error with PLUGIN_API 2",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return {key: value for key, value in options.items() if key != "provider"}
+    checked = check_options(
+        f"targets.{name}", options, declared(provider_cls), base, lambda m, key: fail(m, key or None)
+    )
+    checked.pop("provider", None)
+    return checked
 
 
 def _policy(raw: Any, fail) -> Policy:
@@ -153,6 +174,13 @@ def _policy(raw: Any, fail) -> Policy:
     known = {f.name: f for f in dataclasses.fields(Policy)}
     values: dict[str, Any] = {}
     for key, value in raw.items():
+        if key == "closing_minutes_before_end":
+            raise fail(
+                "policy.closing_minutes_before_end: replaced by closing_prep_minutes (the closing questions are "
+                "prepared before the interview starts, so nothing rings during it)",
+                ("policy",),
+                key,
+            )
         if key not in known:
             from calsync.suggest import field_hint
 
@@ -161,10 +189,38 @@ def _policy(raw: Any, fail) -> Policy:
         if key == "send_time":
             values[key] = _clock(value, fail)
             continue
+        if key == "alarms":
+            values[key] = _alarms(value, fail)
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise fail(f"policy.{key}: expected a whole number >= 0, got {value!r}", ("policy",), key)
         values[key] = value
     return Policy(**values)
+
+
+def _alarms(raw: Any, fail) -> tuple[tuple[str, int], ...]:
+    """``[policy.alarms]``: minutes before the due time per kind of follow-up, over the defaults."""
+    from calsync.model import Kind
+
+    if not isinstance(raw, dict):
+        raise fail(
+            "policy.alarms: expected a table [policy.alarms] (thank_you = 0, check_in = 15, ...)", ("policy",), "alarms"
+        )
+    kinds = [kind.value for kind in Kind]
+    chosen = dict(Policy().alarms)
+    for key, value in raw.items():
+        if key not in kinds:
+            raise fail(
+                f"policy.alarms.{key}: unknown kind of follow-up (known: {', '.join(kinds)})", ("policy.alarms",), key
+            )
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise fail(
+                f"policy.alarms.{key}: expected a whole number of minutes >= 0, got {value!r}",
+                ("policy.alarms",),
+                key,
+            )
+        chosen[key] = value
+    return tuple(sorted(chosen.items()))
 
 
 def _me(raw: Any, fail) -> Me:
