@@ -184,13 +184,27 @@ def export_command(app: App, file: Path | None, output: Path, todo: bool) -> Non
 @click.option("--dry-run", "-n", is_flag=True, help="Show what would change; write nothing anywhere.")
 @click.option("--force", is_flag=True, help="Overwrite items changed on the target; pass the safety checks.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--wait", is_flag=True, help="If another sync of a target is running, wait for it however long.")
+@click.option("--adopt", is_flag=True, help="Take over the calsync items of a target whose sync state was lost.")
+@click.option(
+    "--rebuild-state", is_flag=True, help="Move the target's sync state aside (a damaged one) and rebuild it."
+)
 @click.pass_obj
 def sync_command(
-    app: App, targets: tuple[str, ...], file: Path | None, dry_run: bool, force: bool, as_json: bool
+    app: App,
+    targets: tuple[str, ...],
+    file: Path | None,
+    dry_run: bool,
+    force: bool,
+    as_json: bool,
+    wait: bool,
+    adopt: bool,
+    rebuild_state: bool,
 ) -> None:
     """Bring the configured calendars in step with the plan (no TARGET: all of them).
 
-    With no target configured, syncs a vdir folder in your data directory, which needs no server.
+    With no target configured, syncs a vdir folder in your data directory, which needs no server. One sync per
+    target runs at a time: another waits `lock_wait` seconds (config), or with --wait until it is done.
     """
     from calsync.report import sync_summary
     from calsync.sync.engine import sync_target
@@ -213,6 +227,9 @@ def sync_command(
                 templates=templates,
                 decorate=decorate,
                 state_dir=config.state_dir,
+                lock_wait=None if wait else config.lock_wait,
+                adopt=adopt,
+                rebuild_state=rebuild_state and not dry_run,
             )
         except UserError as exc:
             if len(chosen) == 1:

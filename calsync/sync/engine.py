@@ -4,17 +4,22 @@ only through the provider and the state database."""
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from calsync.errors import NotFound, PreconditionFailed, UserError
+from calsync.errors import CalsyncError, NotFound, PreconditionFailed, UserError
 from calsync.model import FollowUp, Policy
 from calsync.provider import Create, Delete, Item, Outcome, Provider, RemoteItem, Target, Update
-from calsync.sync.diff import AdoptEtag, Conflict, Desired, Forget, MarkGone, SettleIntent, diff
-from calsync.sync.state import StateDB, StateRow, state_path
+from calsync.sync.diff import Adopt, AdoptEtag, Conflict, Desired, Forget, Found, MarkGone, SettleIntent, diff
+from calsync.sync.lock import is_locked, target_lock
+from calsync.sync.state import StateDamaged, StateDB, StateRow, damaged, move_aside, state_path
+
+#: How long a sync waits for another one of the same target to finish, by default (``lock_wait`` in the config).
+DEFAULT_LOCK_WAIT = 5.0
 
 Decorate = Callable[[Any, FollowUp], None]
 
@@ -102,8 +107,15 @@ def sync_target(
     state_dir: Path | None = None,
     provider: Provider | None = None,
     now: datetime | None = None,
+    lock_wait: float | None = DEFAULT_LOCK_WAIT,
+    adopt: bool = False,
+    rebuild_state: bool = False,
 ) -> SyncReport:
-    """Bring ``target`` in step with ``followups``. Writes nothing with ``dry_run``."""
+    """Bring ``target`` in step with ``followups``. Writes nothing with ``dry_run``.
+
+    One sync per target at a time: this one waits ``lock_wait`` seconds (None: as long as it takes) for another to
+    finish. ``adopt`` lets a sync that has no state take over the calsync items it finds; ``rebuild_state`` moves
+    the state database aside first (a damaged one) and adopts."""
     from calsync.plugins import provider_class
 
     policy = policy or Policy()
@@ -115,24 +127,67 @@ def sync_target(
         from calsync import paths
 
         directory = paths.state_dir()
-    db = StateDB(state_path(target, directory), read_only=dry_run)
+    path = state_path(target, directory)
+    if dry_run:  # read-only: never waits for, nor takes, the lock
+        report = _open_and_sync(target, path, provider, provider_cls, desired, True, force, cancelled_mode, now, adopt)
+        running = is_locked(path)
+        if running:
+            report.notes.append(f"a sync of this target is running now ({running}): this may change")
+        return report
+    with target_lock(path, target.name, lock_wait):
+        if rebuild_state:
+            adopt = True
+            if path.exists():
+                aside = move_aside(path)
+                note = f"the previous state was moved to {aside}"
+            else:
+                note = "there was no state"
+        report = _open_and_sync(target, path, provider, provider_cls, desired, False, force, cancelled_mode, now, adopt)
+        if rebuild_state:
+            report.notes.append(f"state rebuilt from the target; {note}")
+        return report
+
+
+def _open_and_sync(
+    target, path, provider, provider_cls, desired, dry_run, force, cancelled_mode, now, adopt
+) -> SyncReport:
+    db = StateDB(path, read_only=dry_run, target=target.name)
     provider = provider or provider_cls(target)
     try:
         provider.state = db.provider_state()
-        return _sync(target, provider, db, desired, dry_run, force, cancelled_mode, now or datetime.now(UTC))
+        report = _sync(target, provider, db, desired, dry_run, force, cancelled_mode, now or datetime.now(UTC), adopt)
+        if not dry_run:
+            db.backup()  # the state of this good sync, should the next one find the database damaged
+        return report
+    except StateDamaged:
+        raise
+    except sqlite3.DatabaseError as exc:  # a truncated file can open fine and fail on the first page read
+        raise damaged(path, target.name, exc) from None
     finally:
         provider.close()
         db.close()
 
 
-def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, cancelled_mode, now) -> SyncReport:
+def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, cancelled_mode, now, adopt) -> SyncReport:
     report = SyncReport(target.name, provider.describe(), dry_run=dry_run)
     state = db.rows()
     known = {uid: row.remote() for uid, row in state.items() if not row.gone}
     token = db.meta("token")
     scan = provider.scan(known, token)
     _safety_valves(target, desired, state, scan.items, force)
-    plan = diff(desired, state, scan.items, now=now, cancelled_mode=cancelled_mode, force=force, intents=db.intents())
+    found = _read_unknown(provider, desired, state, scan.items)
+    if db.fresh:
+        _lost_state(target, report, found, [uid for uid in desired if uid not in state and uid in scan.items], adopt)
+    plan = diff(
+        desired,
+        state,
+        scan.items,
+        now=now,
+        cancelled_mode=cancelled_mode,
+        force=force,
+        intents=db.intents(),
+        found=found,
+    )
     report.conflicts.extend(plan.conflicts)
     report.unchanged = len(desired) - len(plan.actions) - len(plan.conflicts)
     if plan.untouched:
@@ -141,16 +196,95 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
         report.planned.append((action.verb, action.uid, _summary(action)))
     if dry_run:
         return report
+    db.mark_started()
     for change in plan.state_changes:
         _record_state_change(db, state, change)
     db.record_intents(
         [_row_for(action.uid, action.item, desired, state) for action in plan.actions if isinstance(action, Update)]
     )
     for outcome in provider.apply(plan.actions):
-        _record(db, state, desired, outcome, report)
+        _record(db, state, desired, _confirmed(provider, outcome), report)
     db.set_provider_state(provider.state)
     _refresh_token(provider, db, bool(plan.actions), scan.token)
     return report
+
+
+def _read_unknown(provider: Provider, desired, state, remote: dict[str, RemoteItem]) -> dict[str, Found]:
+    """Read back the planned items the target holds but the state does not know, to tell ours (matching their seal)
+    from the user's edits. Nothing to read in the usual case; a provider without ``read`` is trusted."""
+    if not provider.can_read:
+        return {}
+    found = {}
+    for uid in desired:
+        if uid in state or uid not in remote:
+            continue
+        try:
+            fetched = provider.read(remote[uid].href)
+        except NotFound:
+            continue  # gone since the scan: it is created again
+        found[uid] = _found(fetched.ical)
+    return found
+
+
+def _found(data: bytes) -> Found:
+    from calsync.render import HASH_PROPERTY, seal_matches
+
+    try:
+        import icalendar
+
+        calendar = icalendar.Calendar.from_ical(data)
+        component = next(c for c in calendar.walk() if c.name in ("VEVENT", "VTODO"))
+    except (ValueError, IndexError, KeyError, StopIteration):  # not iCalendar any more: someone else's now
+        return Found(edited=True)
+    matches = seal_matches(component)
+    sealed = component.get(HASH_PROPERTY)
+    try:
+        sequence = int(str(component.get("SEQUENCE", 0)))
+    except ValueError:
+        sequence = 0
+    return Found(edited=not matches, sealed=str(sealed) if sealed is not None else None, sequence=sequence)
+
+
+def _lost_state(target: Target, report: SyncReport, found: dict[str, Found], unknown: list[str], adopt: bool) -> None:
+    """No state, but calsync items on the target: a deleted, emptied or reset state database. Say what adopting
+    them means, and ask for ``--adopt`` the first time."""
+    if not unknown:
+        return
+    kept = sum(1 for uid in unknown if uid in found and found[uid].edited)
+    message = (
+        f"target {target.name!r} holds {len(unknown)} calsync item(s) but calsync has no sync state for it (deleted, "
+        f"emptied or from elsewhere): {len(unknown) - kept} would be adopted, {kept} kept as edited by you; "
+        "follow-ups you deleted there before may come back"
+    )
+    if adopt:
+        report.notes.append(message.replace("would be adopted", "adopted").replace("but calsync has", "and had"))
+    elif report.dry_run:
+        report.notes.append(message + " (a sync needs --adopt)")
+    else:
+        raise UserError(f"{message}; run `calsync sync {target.name} --adopt` to go on")
+
+
+def _confirmed(provider: Provider, outcome: Outcome) -> Outcome:
+    """A NotFound on a conditional write is believed only once a read confirms it: a spurious 404 (a proxy, a
+    server in trouble) must not turn into a deletion by the user. Unconfirmed, it becomes an :class:`_Unconfirmed`
+    error: the item stays live and the action is retried next sync."""
+    if not isinstance(outcome.error, NotFound) or not provider.can_read or isinstance(outcome.action, Create):
+        return outcome
+    try:
+        provider.read(outcome.action.href)
+    except NotFound:
+        return outcome  # confirmed: it is gone
+    except (CalsyncError, OSError) as exc:  # whatever the read says, the absence is not confirmed
+        return dataclasses.replace(outcome, error=_Unconfirmed(outcome.action.href, f"cannot read it back: {exc}"))
+    return dataclasses.replace(outcome, error=_Unconfirmed(outcome.action.href, "it is still there"))
+
+
+class _Unconfirmed(Exception):
+    """The target said "not found" but a read did not confirm it."""
+
+    def __init__(self, href: str, why: str) -> None:
+        self.href = href
+        super().__init__(why)
 
 
 def _safety_valves(target: Target, desired, state: dict[str, StateRow], remote: dict[str, RemoteItem], force) -> None:
@@ -187,6 +321,9 @@ def _record_state_change(db: StateDB, state: dict[str, StateRow], change) -> Non
         db.forget(change.uid)
     elif isinstance(change, MarkGone):
         db.put(dataclasses.replace(state[change.uid], gone=True))
+    elif isinstance(change, Adopt):
+        state[change.uid] = change.row
+        db.put(change.row)
     elif isinstance(change, AdoptEtag):
         row = dataclasses.replace(state[change.uid], etag=change.etag, gone=False)
         state[change.uid] = row
@@ -203,6 +340,11 @@ def _record(db: StateDB, state: dict[str, StateRow], desired: dict[str, Desired]
     if isinstance(error, PreconditionFailed):
         reason = "exists already" if isinstance(action, Create) else "changed on the target since the last sync"
         report.conflicts.append(Conflict(uid, error.href, reason + ": kept"))
+        return
+    if isinstance(error, _Unconfirmed):
+        report.notes.append(
+            f"{uid}: the target answered 'not found' to the {action.verb}, but {error}: kept, retried next sync"
+        )
         return
     if isinstance(error, NotFound):
         if uid in state:
