@@ -16,7 +16,7 @@ from calsync.model import FollowUp, Policy
 from calsync.provider import Create, Delete, Item, Outcome, Provider, RemoteItem, Target, Update
 from calsync.sync.diff import Adopt, AdoptEtag, Conflict, Desired, Forget, Found, MarkGone, SettleIntent, diff
 from calsync.sync.lock import is_locked, target_lock
-from calsync.sync.state import StateDamaged, StateDB, StateRow, damaged, move_aside, state_path
+from calsync.sync.state import StateDB, StateRow, damaged, is_damage, move_aside, state_path
 
 #: How long a sync waits for another one of the same target to finish, by default (``lock_wait`` in the config).
 DEFAULT_LOCK_WAIT = 5.0
@@ -159,10 +159,10 @@ def _open_and_sync(
         if not dry_run:
             db.backup()  # the state of this good sync, should the next one find the database damaged
         return report
-    except StateDamaged:
-        raise
-    except sqlite3.DatabaseError as exc:  # a truncated file can open fine and fail on the first page read
-        raise damaged(path, target.name, exc) from None
+    except sqlite3.Error as exc:
+        if is_damage(exc):  # a truncated file can open fine and fail on the first page it reads
+            raise damaged(path, target.name, exc) from None
+        raise UserError(f"{path}: the sync state database failed: {exc}") from None
     finally:
         provider.close()
         db.close()

@@ -99,6 +99,13 @@ def damaged(path: Path, target: str, exc: BaseException) -> StateDamaged:
     )
 
 
+def is_damage(exc: sqlite3.Error) -> bool:
+    """A file SQLite cannot read as a database (garbage, truncated, corrupt), as opposed to one it cannot use now
+    (locked, a disk error, permissions)."""
+    name = getattr(exc, "sqlite_errorname", "")
+    return name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in str(exc) or "not a database" in str(exc)
+
+
 def move_aside(path: Path) -> Path:
     """Rename the database (and its WAL files) to ``….damaged-<time>``; returns the new name of the main file."""
     stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -140,9 +147,11 @@ class StateDB:
             self._db.execute("pragma journal_mode=wal")
             self._db.execute("pragma synchronous=normal")
             self._check_version(writable=True)
-        except sqlite3.DatabaseError as exc:
-            raise damaged(path, self.target, exc) from None
-        except (OSError, sqlite3.Error) as exc:
+        except sqlite3.Error as exc:
+            if is_damage(exc):
+                raise damaged(path, self.target, exc) from None
+            raise UserError(f"{path}: cannot open the sync state database: {exc}") from None
+        except OSError as exc:
             raise UserError(f"{path}: cannot open the sync state database: {exc}") from None
 
     def _check_version(self, writable: bool) -> None:
