@@ -9,7 +9,7 @@ from pathlib import Path
 
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
 from calsync.files import create_exclusive, file_etag, write_atomic
-from calsync.provider import MANAGED_PROPERTY, Item, Provider, RemoteItem, Written
+from calsync.provider import MANAGED_PROPERTY, Fetched, Item, Provider, RemoteItem, Written
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,200}")
 _MARK = MANAGED_PROPERTY.encode() + b":1"
@@ -25,6 +25,7 @@ def file_name(uid: str) -> str:
 
 class VdirProvider(Provider):
     name = "vdir"
+    can_read = True
 
     def __init__(self, target) -> None:
         super().__init__(target)
@@ -98,6 +99,19 @@ class VdirProvider(Provider):
             uid = _uid_of(data) if _MARK in data else None
         if uid is None or file_name(uid) != href:
             raise NotFound(href)
+
+    def read(self, href: str) -> Fetched:
+        path = self._path(href)
+        try:
+            with path.open("rb") as handle:
+                stat = os.fstat(handle.fileno())
+                data = handle.read()
+        except (FileNotFoundError, IsADirectoryError):
+            raise NotFound(href) from None
+        uid = _uid_of(data) if _MARK in data else None
+        if uid is None or file_name(uid) != href:
+            raise NotFound(href)  # someone else's file now, or a copy of ours: not ours to read
+        return Fetched(href, data, file_etag(stat))
 
     def update(self, href: str, item: Item, etag: str | None) -> Written:
         self._check_ours(href, item.uid)
