@@ -75,14 +75,10 @@ class Found:
     sequence: int = 0
 
 
-#: The ETag recorded for an item found edited when the state was rebuilt: it matches no real ETag, so the item
-#: stays the user's (kept, a conflict if ours changes) exactly like one edited after a sync.
-EDITED_ETAG = "(edited before the state was rebuilt)"
-
-
 @dataclass(frozen=True)
 class Adopt:
-    """Record an item found on the target without writing to it: ``row`` says what it is (see :data:`EDITED_ETAG`)."""
+    """Record an item found on the target without writing to it: ``row`` says what it is (``kept`` when the user
+    had edited it: it then stays theirs exactly like an item edited after a sync)."""
 
     uid: str
     row: StateRow
@@ -182,7 +178,9 @@ def _first_push(result: Diff, want: Desired, there: RemoteItem | None, found: Fo
             want.due, want.cancelled, False, want.item.ical,
         )  # fmt: skip
         if found is not None and found.edited and not force:
-            result.state_changes.append(Adopt(want.uid, replace(row, etag=EDITED_ETAG)))
+            # Recorded as an edit of what we wrote then: silent while we want that still, else a conflict.
+            then = want.hash if found.sealed == _seal_of(want.item) else ""
+            result.state_changes.append(Adopt(want.uid, replace(row, kept=True, hash=then)))
             result.conflicts.append(Conflict(want.uid, there.href, "edited on the target, and not in the state: kept"))
         elif found is not None and not found.edited and found.sealed == _seal_of(want.item):
             result.state_changes.append(Adopt(want.uid, row))  # it holds what we want: nothing to write
@@ -202,7 +200,7 @@ def _pushed(result: Diff, want: Desired, row: StateRow, there: RemoteItem | None
         if not row.gone:
             result.state_changes.append(MarkGone(want.uid))
         return
-    edited = row.etag is not None and there.etag != row.etag and not row.gone
+    edited = _edited(row, there) and not row.gone
     if row.gone or (row.etag is None and there.etag is not None):
         # It is there after all (restored by the user, or the target gave no ETag when we wrote it).
         result.state_changes.append(AdoptEtag(want.uid, there.etag))
@@ -222,7 +220,7 @@ def _left_the_plan(result: Diff, row: StateRow, there, now, cancelled_mode, forc
         return
     if row.cancelled and cancelled_mode != "delete":
         return  # already shown as cancelled
-    if row.etag is not None and there.etag != row.etag and not force:
+    if _edited(row, there) and not force:
         # An edit beats a delete and a cancellation alike: the same check on both paths.
         result.conflicts.append(Conflict(row.uid, there.href, "left the plan, but was changed on the target: kept"))
         return
@@ -236,12 +234,17 @@ def _left_the_plan(result: Diff, row: StateRow, there, now, cancelled_mode, forc
 
 def _delete_cancelled(result: Diff, uid: str, row: StateRow | None, there: RemoteItem | None) -> None:
     if there is not None and row is not None:
-        if row.etag is not None and there.etag != row.etag:
+        if _edited(row, there):
             result.conflicts.append(Conflict(uid, there.href, "cancelled, but changed on the target: kept"))
             return
         result.actions.append(Delete(uid, there.href, there.etag))
     elif row is not None and not row.gone:
         result.state_changes.append(MarkGone(uid))
+
+
+def _edited(row: StateRow, there: RemoteItem) -> bool:
+    """Changed on the target since we wrote it: another ETag, or found edited when the state was rebuilt."""
+    return row.kept or (row.etag is not None and there.etag != row.etag)
 
 
 def _seal_of(item: Item) -> str | None:

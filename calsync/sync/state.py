@@ -39,7 +39,8 @@ create table if not exists items (
     due text not null,
     cancelled integer not null default 0,
     gone integer not null default 0,   -- deleted on the target (by the user, or by us in cancelled = "delete")
-    ical blob not null                 -- the last pushed form
+    ical blob not null,                -- the last pushed form
+    kept integer not null default 0    -- found edited by the user when the state was rebuilt: theirs
 );
 create table if not exists meta (key text primary key, value text not null);
 -- An update about to be sent: if the run dies before recording its outcome, the next run can tell our own write
@@ -66,6 +67,7 @@ class StateRow:
     cancelled: bool
     gone: bool
     ical: bytes
+    kept: bool = False  # found edited by the user when the state was rebuilt (see diff.Adopt)
 
     def remote(self) -> RemoteItem:
         return RemoteItem(self.uid, self.href, self.etag)
@@ -84,6 +86,7 @@ def state_path(target: Target, state_dir: Path) -> Path:
 _ADDED_COLUMNS: list[tuple[str, str, str]] = [
     ("items", "cancelled", "integer not null default 0"),
     ("items", "gone", "integer not null default 0"),
+    ("items", "kept", "integer not null default 0"),
 ]
 
 
@@ -222,10 +225,12 @@ class StateDB:
 
     def rows(self) -> dict[str, StateRow]:
         cursor = self._db.execute(
-            "select uid, href, etag, hash, sequence, due, cancelled, gone, ical from items order by uid"
+            "select uid, href, etag, hash, sequence, due, cancelled, gone, ical, kept from items order by uid"
         )
         return {
-            row[0]: StateRow(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), bool(row[7]), row[8])
+            row[0]: StateRow(
+                row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), bool(row[7]), row[8], bool(row[9])
+            )
             for row in cursor
         }
 
@@ -252,8 +257,8 @@ class StateDB:
         with self.transaction() as db:
             db.execute("delete from intents where uid = ?", (row.uid,))
             db.execute(
-                "insert or replace into items (uid, href, etag, hash, sequence, due, cancelled, gone, ical) "
-                "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert or replace into items (uid, href, etag, hash, sequence, due, cancelled, gone, ical, kept) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     row.uid,
                     row.href,
@@ -264,6 +269,7 @@ class StateDB:
                     int(row.cancelled),
                     int(row.gone),
                     row.ical,
+                    int(row.kept),
                 ),
             )
 
