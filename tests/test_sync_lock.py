@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from syncsafety import config, file_target, interviews, run
+from syncsafety import config, file_target, interviews, run_here as run
 
 HOLDER = """
 import sys, time

@@ -1,11 +1,15 @@
 """Races: two and three `calsync sync` processes (the installed script) with different plans at once on one target
 (ics, vdir, CalDAV on Radicale), then one more sync: nothing lost, no false conflict, no duplicate UID.
 
-``CALSYNC_ROUNDS`` rounds (default small for CI; 100 for a deep run by hand), alternating two and three processes.
+``CALSYNC_ROUNDS`` rounds (default small for CI; 100 for a deep run by hand), alternating two and three processes;
+from the second round on, one of them is killed (SIGKILL) at a random moment: the lock dies with it.
 """
 
 from __future__ import annotations
 
+import random
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -35,14 +39,21 @@ PLANS = [
 FINAL = interviews([1, 2, 3, 4], extended={3})
 
 
-def race(tmp: Path, cfg: Path, processes: int, env: dict | None = None) -> list[dict]:
-    """``processes`` syncs at once, each with its own plan, then the final one; every report."""
+def race(tmp: Path, cfg: Path, processes: int, env: dict | None = None, kill_after: float | None = None) -> list[dict]:
+    """``processes`` syncs at once, each with its own plan, then the final one; every report. With ``kill_after``,
+    the first one is killed (SIGKILL) that many seconds after the start, wherever it is."""
     files = []
     for n, text in enumerate(PLANS[:processes]):
         files.append(tmp / f"plan{n}.toml")
         files[-1].write_text(text)
     running = [start(cfg, path, "--wait", env=env) for path in files]
+    if kill_after is not None:
+        time.sleep(kill_after)
+        running[0].send_signal(signal.SIGKILL)
     results = [finish(process) for process in running]
+    if results[0].code == -signal.SIGKILL:
+        count("races", "syncs killed mid-race, survived by the others")
+        results = results[1:]
     for result in results:
         assert result.code == 0, result.stderr
         assert "Traceback" not in result.stderr
@@ -71,7 +82,7 @@ def test_concurrent_syncs_on_a_file_target(tmp_path, kind):
         tmp.mkdir()
         where = tmp / ("cal" if kind == "vdir" else "followups.ics")
         cfg = config(tmp, tmp / "state", file_target(kind, where))
-        reports = race(tmp, cfg, processes)
+        reports = race(tmp, cfg, processes, kill_after=random.Random(round_).uniform(0.5, 2.5) if round_ else None)
         check(tmp, cfg, reports, file_blobs(kind, where), kind)
         count("races", f"{kind}: races of {processes} concurrent syncs run")
 
@@ -86,6 +97,7 @@ def test_concurrent_syncs_on_caldav(tmp_path, radicale_server):
         name = server.unique_name("race")
         path = server.make_calendar(name)
         cfg = config(tmp, tmp / "state", caldav_target(server, name))
-        reports = race(tmp, cfg, processes, env)
+        kill_after = random.Random(round_).uniform(0.5, 3.0) if round_ else None
+        reports = race(tmp, cfg, processes, env, kill_after)
         check(tmp, cfg, reports, dav_blobs(server, path), "caldav")
         count("races", f"caldav: races of {processes} concurrent syncs run")
