@@ -108,6 +108,7 @@ def test_create_list_update_delete(provider, google_emulator):
         "uid": item.uid,
         "interview": "company-0",
         "kind": "check_in",
+        "hash": str(item.component["X-CALSYNC-HASH"]),  # the seal, read back as X-CALSYNC-HASH
     }
     again = provider.update(written.href, item, written.etag)
     assert again.href == written.href and again.etag != written.etag
