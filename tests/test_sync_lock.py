@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from syncsafety import config, file_target, interviews, run_here as run
+from syncsafety import config, file_target, interviews
+from syncsafety import run_here as run
 
 HOLDER = """
 import sys, time

@@ -249,3 +249,31 @@ def test_a_confirmed_absence_is_the_users_deletion(tmp_path, register):
         db.close()
     with pytest.raises(NotFound):
         MemoryProvider(target).read(first.uid)
+
+
+def test_google_ignores_a_marked_copy_under_another_id(google_emulator, tmp_path):
+    """Google derives event ids from UIDs: an event carrying calsync's mark and UID under another id (the user
+    duplicated it) is theirs: not listed, not changed, not deleted."""
+    from factories import followup
+    from test_google_provider import make_target
+
+    from calsync.model import Status
+    from calsync.render import render_item
+    from calsync_google.events import to_event
+    from calsync_google.provider import GoogleProvider
+
+    first = followup()
+    copy = {**to_event(render_item(first)), "id": "c0ffee0001", "summary": "My copy"}
+    target = make_target(google_emulator, tmp_path)
+    sync_target(target, [first])
+    google_emulator.user_insert("primary", copy)
+    provider = GoogleProvider(target)
+    try:
+        assert [item.href for item in provider.list_items()] == [to_event(render_item(first))["id"]]
+    finally:
+        provider.close()
+    target.options["cancelled"] = "delete"
+    sync_target(target, [followup(status=Status.CANCELLED)], force=True)
+    (left,) = google_emulator.events()
+    assert left["id"] == "c0ffee0001" and left["summary"] == "My copy"
+    count("sync safety", "google: user's marked copies kept")

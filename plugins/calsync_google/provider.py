@@ -44,7 +44,7 @@ from calsync.provider import (
     Written,
 )
 from calsync_google import auth
-from calsync_google.events import MARK_FILTER, from_event, is_ours, marked_uid, to_event
+from calsync_google.events import MARK_FILTER, event_id, from_event, is_ours, marked_uid, to_event
 
 GOOGLE_ROOT = "https://www.googleapis.com/"
 RETRYABLE_403 = {"rateLimitExceeded", "userRateLimitExceeded"}
@@ -553,6 +553,8 @@ def _reported(event: dict[str, Any], uid: str, known: Mapping[str, RemoteItem]) 
     calsync cancelled stays in sync, and an event someone deleted, or calsync deleted, counts as absent.
     """
     remote = RemoteItem(uid, str(event.get("id", "")), event.get("etag"))
+    if remote.href != event_id(uid):
+        return None  # a copy of ours under another id (a duplicated event): the user's
     if event.get("status") != "cancelled":
         return remote
     mine = known.get(uid)
