@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import icalendar
@@ -239,3 +240,29 @@ def test_a_state_from_a_newer_calsync_is_refused_in_one_line(tmp_path):
     db.close()
     result = run_here(cfg, plan)
     assert result.code == 2 and "newer calsync" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_state_loss_on_google(google_emulator, tmp_path):
+    """Google may skip the listing of a first sync (its creates reconcile by id): a lost state must not look like
+    a first sync, or those creates would overwrite the user's edits."""
+    from factories import followup
+    from test_google_provider import make_target
+
+    from calsync.errors import UserError
+    from calsync.sync.engine import sync_target
+    from calsync_google.events import event_id
+
+    first = followup()
+    target = make_target(google_emulator, tmp_path)
+    sync_target(target, [first])
+    google_emulator.user_edit("primary", event_id(first.uid), summary="Mine now")
+    for path in tmp_path.glob("**/*.sqlite*"):
+        path.unlink()
+    moved = followup(due=first.due + timedelta(days=2), revision=1)
+    with pytest.raises(UserError, match="0 would be adopted, 1 kept as edited"):
+        sync_target(target, [moved])
+    report = sync_target(target, [moved], adopt=True)
+    assert [c.uid for c in report.conflicts] == [first.uid]
+    (event,) = google_emulator.events()
+    assert event["summary"] == "Mine now"
+    count("state loss", "google: state deleted, survived")
