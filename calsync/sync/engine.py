@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from calsync.errors import CalsyncError, NotFound, PreconditionFailed, UserError
+from calsync.errors import NotFound, PreconditionFailed, UserError
 from calsync.model import FollowUp, Policy
 from calsync.provider import Create, Delete, Item, Outcome, Provider, RemoteItem, Scan, Target, Update
-from calsync.sync.diff import Adopt, AdoptEtag, Conflict, Desired, Forget, Found, MarkGone, SettleIntent, diff
+from calsync.sync.diff import Adopt, AdoptEtag, Conflict, Desired, Forget, MarkGone, SettleIntent, diff
 from calsync.sync.lock import is_locked, target_lock
+from calsync.sync.recovery import Unconfirmed, check_lost_state, confirmed, read_unknown
 from calsync.sync.state import StateDB, StateRow, damaged, is_damage, move_aside, state_path
 
 #: How long a sync waits for another one of the same target to finish, by default (``lock_wait`` in the config).
@@ -180,9 +181,11 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
     else:
         scan = provider.scan(known, token)
     _safety_valves(target, desired, state, scan.items, force)
-    found = _read_unknown(provider, desired, state, scan.items)
+    found = read_unknown(provider, desired, state, scan.items)
     if db.fresh:
-        _lost_state(target, report, found, [uid for uid in desired if uid not in state and uid in scan.items], adopt)
+        unknown = [uid for uid in desired if uid not in state and uid in scan.items]
+        note = check_lost_state(target, found, unknown, adopt=adopt, dry_run=dry_run)
+        report.notes.extend([note] if note else [])
     plan = diff(
         desired,
         state,
@@ -208,88 +211,10 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
         [_row_for(action.uid, action.item, desired, state) for action in plan.actions if isinstance(action, Update)]
     )
     for outcome in provider.apply(plan.actions):
-        _record(db, state, desired, _confirmed(provider, outcome), report)
+        _record(db, state, desired, confirmed(provider, outcome), report)
     db.set_provider_state(provider.state)
     _refresh_token(provider, db, bool(plan.actions), scan.token)
     return report
-
-
-def _read_unknown(provider: Provider, desired, state, remote: dict[str, RemoteItem]) -> dict[str, Found]:
-    """Read back the planned items the target holds but the state does not know, to tell ours (matching their seal)
-    from the user's edits. Nothing to read in the usual case; a provider without ``read`` is trusted."""
-    if not provider.can_read:
-        return {}
-    found = {}
-    for uid in desired:
-        if uid in state or uid not in remote:
-            continue
-        try:
-            fetched = provider.read(remote[uid].href)
-        except NotFound:
-            continue  # gone since the scan: it is created again
-        found[uid] = _found(fetched.ical)
-    return found
-
-
-def _found(data: bytes) -> Found:
-    from calsync.render import HASH_PROPERTY, seal_matches
-
-    try:
-        import icalendar
-
-        calendar = icalendar.Calendar.from_ical(data)
-        component = next(c for c in calendar.walk() if c.name in ("VEVENT", "VTODO"))
-    except (ValueError, IndexError, KeyError, StopIteration):  # not iCalendar any more: someone else's now
-        return Found(edited=True)
-    matches = seal_matches(component)
-    sealed = component.get(HASH_PROPERTY)
-    try:
-        sequence = int(str(component.get("SEQUENCE", 0)))
-    except ValueError:
-        sequence = 0
-    return Found(edited=not matches, sealed=str(sealed) if sealed is not None else None, sequence=sequence)
-
-
-def _lost_state(target: Target, report: SyncReport, found: dict[str, Found], unknown: list[str], adopt: bool) -> None:
-    """No state, but calsync items on the target: a deleted, emptied or reset state database. Say what adopting
-    them means, and ask for ``--adopt`` the first time."""
-    if not unknown:
-        return
-    kept = sum(1 for uid in unknown if uid in found and found[uid].edited)
-    message = (
-        f"target {target.name!r} holds {len(unknown)} calsync item(s) but calsync has no sync state for it (deleted, "
-        f"emptied or from elsewhere): {len(unknown) - kept} would be adopted, {kept} kept as edited by you; "
-        "follow-ups you deleted there before may come back"
-    )
-    if adopt:
-        report.notes.append(message.replace("would be adopted", "adopted").replace("but calsync has", "and had"))
-    elif report.dry_run:
-        report.notes.append(message + " (a sync needs --adopt)")
-    else:
-        raise UserError(f"{message}; run `calsync sync {target.name} --adopt` to go on")
-
-
-def _confirmed(provider: Provider, outcome: Outcome) -> Outcome:
-    """A NotFound on a conditional write is believed only once a read confirms it: a spurious 404 (a proxy, a
-    server in trouble) must not turn into a deletion by the user. Unconfirmed, it becomes an :class:`_Unconfirmed`
-    error: the item stays live and the action is retried next sync."""
-    if not isinstance(outcome.error, NotFound) or not provider.can_read or isinstance(outcome.action, Create):
-        return outcome
-    try:
-        provider.read(outcome.action.href)
-    except NotFound:
-        return outcome  # confirmed: it is gone
-    except (CalsyncError, OSError) as exc:  # whatever the read says, the absence is not confirmed
-        return dataclasses.replace(outcome, error=_Unconfirmed(outcome.action.href, f"cannot read it back: {exc}"))
-    return dataclasses.replace(outcome, error=_Unconfirmed(outcome.action.href, "it is still there"))
-
-
-class _Unconfirmed(Exception):
-    """The target said "not found" but a read did not confirm it."""
-
-    def __init__(self, href: str, why: str) -> None:
-        self.href = href
-        super().__init__(why)
 
 
 def _safety_valves(target: Target, desired, state: dict[str, StateRow], remote: dict[str, RemoteItem], force) -> None:
@@ -346,7 +271,7 @@ def _record(db: StateDB, state: dict[str, StateRow], desired: dict[str, Desired]
         reason = "exists already" if isinstance(action, Create) else "changed on the target since the last sync"
         report.conflicts.append(Conflict(uid, error.href, reason + ": kept"))
         return
-    if isinstance(error, _Unconfirmed):
+    if isinstance(error, Unconfirmed):
         report.notes.append(
             f"{uid}: the target answered 'not found' to the {action.verb}, but {error}: kept, retried next sync"
         )
