@@ -143,7 +143,7 @@ def diff(
     for uid in sorted(desired.keys() | state.keys() | remote.keys()):
         want, row, there = desired.get(uid), state.get(uid), remote.get(uid)
         if want is not None and cancelled_mode == "delete" and want.cancelled:
-            _delete_cancelled(result, uid, row, there)
+            _delete_cancelled(result, uid, row, there, force)
         elif want is not None and row is None:
             _first_push(result, want, there, (found or {}).get(uid), force)
         elif want is not None and row is not None:
@@ -232,9 +232,9 @@ def _left_the_plan(result: Diff, row: StateRow, there, now, cancelled_mode, forc
     )
 
 
-def _delete_cancelled(result: Diff, uid: str, row: StateRow | None, there: RemoteItem | None) -> None:
+def _delete_cancelled(result: Diff, uid: str, row: StateRow | None, there: RemoteItem | None, force: bool) -> None:
     if there is not None and row is not None:
-        if _edited(row, there):
+        if _edited(row, there) and not force:
             result.conflicts.append(Conflict(uid, there.href, "cancelled, but changed on the target: kept"))
             return
         result.actions.append(Delete(uid, there.href, there.etag))
