@@ -13,7 +13,7 @@ from typing import Any
 
 from calsync.errors import NotFound, PreconditionFailed, UserError, WritesRefused
 from calsync.model import FollowUp, Policy
-from calsync.provider import Create, Delete, Item, Outcome, Provider, RemoteItem, Scan, Target, Update
+from calsync.provider import Create, Delete, Item, Outcome, Provider, RemoteItem, Target, Update
 from calsync.sync.diff import Adopt, AdoptEtag, Conflict, Desired, Forget, MarkGone, SettleIntent, diff
 from calsync.sync.lock import is_locked, target_lock
 from calsync.sync.recovery import Unconfirmed, check_lost_state, confirmed, read_unknown
@@ -174,12 +174,7 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
     state = db.rows()
     known = {uid: row.remote() for uid, row in state.items() if not row.gone}
     token = db.meta("token")
-    if db.fresh and provider.create_reconciles:
-        # Such a provider may skip the listing of a first sync; without a state, what is there must be seen (a lost
-        # state looks like a first sync), or its reconciling creates would overwrite the user's edits.
-        scan = Scan({item.uid: item for item in provider.list_items()}, None)
-    else:
-        scan = provider.scan(known, token)
+    scan = provider.scan(known, token)
     _safety_valves(target, desired, state, scan.items, force)
     found = read_unknown(provider, desired, state, scan.items)
     if db.fresh:
