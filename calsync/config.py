@@ -12,6 +12,11 @@ lock_wait = 5                       # seconds a sync waits for another sync of t
 send_time = "09:30"
 retries = 2
 
+[me]                                # optional: who signs the drafts
+name = "Alex Doe"
+email = "alex@example.com"
+signature = "Alex Doe\n+1 555 0100"
+
 [targets.phone]
 provider = "caldav"
 url = "https://dav.example.com/"
@@ -33,13 +38,15 @@ from calsync import paths
 from calsync.errors import InputError, UserError
 from calsync.model import Policy
 from calsync.provider import Target
+from calsync.templates import Me
 from calsync.tomlfile import LineIndex, read_toml
 from calsync.zones import zone_named
 
 DEFAULT_TARGET = "default"
-_TOP_KEYS = {"timezone", "country", "subdivision", "interviews", "templates", "state_dir", "policy", "targets"}
+_TOP_KEYS = {"timezone", "country", "subdivision", "interviews", "templates", "state_dir", "policy", "targets", "me"}
 _TOP_KEYS.add("lock_wait")  # added by the sync lock; a line of its own keeps merges simple
 DEFAULT_LOCK_WAIT = 5.0  # seconds: long enough for a sync in its last writes, short enough for a cron job
+_ME_KEYS = ("name", "email", "signature")
 
 
 @dataclass
@@ -53,6 +60,7 @@ class Config:
     state_dir: Path = field(default_factory=paths.state_dir)
     policy: Policy = field(default_factory=Policy)
     targets: dict[str, Target] = field(default_factory=dict)
+    me: Me = field(default_factory=Me)
     lock_wait: float = DEFAULT_LOCK_WAIT
 
     @property
@@ -97,12 +105,16 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
 
     for key in data:
         if key not in _TOP_KEYS:
-            raise fail(f"unknown setting {key!r}", (), key)
+            from calsync.suggest import field_hint
+
+            raise fail(f"unknown setting {key!r}{field_hint(key, _TOP_KEYS)}", (), key)
     config = Config(path=path)
     if "timezone" in data:
         zone = _string(data, "timezone", fail)
         if zone_named(zone) is None:
-            raise fail(f"timezone: unknown time zone {zone!r}", (), "timezone")
+            from calsync.suggest import zone_hint
+
+            raise fail(f"timezone: unknown time zone {zone!r}{zone_hint(zone)}", (), "timezone")
         config.timezone = zone
     if "country" in data:
         config.country = _string(data, "country", fail)
@@ -118,6 +130,7 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
             raise fail(f"lock_wait: expected a number of seconds from 0 to 86400, got {wait!r}", (), "lock_wait")
         config.lock_wait = float(wait)
     config.policy = _policy(data.get("policy", {}), fail)
+    config.me = _me(data.get("me", {}), fail)
     targets = data.get("targets", {})
     if not isinstance(targets, dict):
         raise fail("targets: expected tables [targets.NAME]", (), "targets")
@@ -150,8 +163,10 @@ def _policy(raw: Any, fail) -> Policy:
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:
-            names = ", ".join(sorted(known))
-            raise fail(f"policy.{key}: unknown setting (known: {names})", ("policy",), key)
+            from calsync.suggest import field_hint
+
+            hint = field_hint(key, known) or f" (known: {', '.join(sorted(known))})"
+            raise fail(f"policy.{key}: unknown setting{hint}", ("policy",), key)
         if key == "send_time":
             values[key] = _clock(value, fail)
             continue
@@ -159,6 +174,17 @@ def _policy(raw: Any, fail) -> Policy:
             raise fail(f"policy.{key}: expected a whole number >= 0, got {value!r}", ("policy",), key)
         values[key] = value
     return Policy(**values)
+
+
+def _me(raw: Any, fail) -> Me:
+    if not isinstance(raw, dict):
+        raise fail("me: expected a table [me] (name, email, signature)", (), "me")
+    for key, value in raw.items():
+        if key not in _ME_KEYS:
+            raise fail(f"me.{key}: unknown setting (known: {', '.join(_ME_KEYS)})", ("me",), key)
+        if not isinstance(value, str):
+            raise fail(f"me.{key}: expected a string, got {value!r}", ("me",), key)
+    return Me(**{key: value.strip() or None for key, value in raw.items()})
 
 
 def _clock(value: Any, fail) -> time:
