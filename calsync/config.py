@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -148,12 +149,32 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
                 table,
                 "password",
             )
-        rest = {key: value for key, value in options.items() if key != "provider"}
-        for key in ("path", "token_file", "client_secrets", "key_file", "ca_bundle"):
-            if isinstance(rest.get(key), str):
-                rest[key] = str(_path(rest[key], base))
+        rest = _target_options(name, provider, options, base, lambda message, key, t=table: fail(message, t, key))
         config.targets[name] = Target(name, provider, rest, state_dir=config.state_dir, config_path=path)
     return config
+
+
+def _target_options(name: str, provider: str, options: dict[str, Any], base: Path, fail) -> dict[str, Any]:
+    """The options of ``[targets.NAME]`` as its provider declares them: checked, paths resolved (relative to the
+    config file). A provider that is not installed, or declares nothing, gets them as written."""
+    from calsync.options import check_options, declared
+    from calsync.plugins import providers
+
+    provider_cls = providers().get(provider)
+    if provider_cls is None or provider_cls.options is None:
+        if provider_cls is not None:
+            warnings.warn(
+                f"provider {provider!r} declares no options (Provider.options): its target options go unchecked; "
+                "an undeclared option will be an error with PLUGIN_API 2",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return {key: value for key, value in options.items() if key != "provider"}
+    checked = check_options(
+        f"targets.{name}", options, declared(provider_cls), base, lambda m, key: fail(m, key or None)
+    )
+    checked.pop("provider", None)
+    return checked
 
 
 def _policy(raw: Any, fail) -> Policy:

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from calsync.errors import NotFound, PreconditionFailed
+from calsync.errors import ItemRefused, NotFound, PreconditionFailed
+from calsync.options import Option
 
 if TYPE_CHECKING:
     import icalendar
@@ -137,7 +138,7 @@ Action = Create | Update | Delete
 @dataclass(frozen=True)
 class Outcome:
     """The result of one action: ``written`` for create/update, nothing for delete, or the ``error`` raised
-    (PreconditionFailed, NotFound, or a ProviderError)."""
+    (PreconditionFailed, NotFound, ItemRefused for this item alone, or a ProviderError that stops the target)."""
 
     action: Action
     written: Written | None = None
@@ -178,6 +179,10 @@ class Provider:
     #: True when the provider implements :meth:`read`. The engine then reads an item back before it believes a
     #: deletion, an edit or a completion; without it, it trusts ETags and NotFound as they come.
     can_read: ClassVar[bool] = False
+    #: The target options this provider reads, beyond the generic ones (provider, component, cancelled,
+    #: alarm_minutes): the config loader rejects any other key, checks types, and resolves paths relative to the
+    #: config file. None (not declared) lets every option through unchecked: deprecated, an error in PLUGIN_API 2.
+    options: ClassVar[tuple[Option, ...] | None] = None
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -247,7 +252,7 @@ class Provider:
                 return Outcome(action, written=self.update(action.href, action.item, action.etag))
             self.delete(action.href, action.etag)
             return Outcome(action)
-        except (PreconditionFailed, NotFound) as exc:
+        except (PreconditionFailed, NotFound, ItemRefused) as exc:
             return Outcome(action, error=exc)
 
     def describe(self) -> str:

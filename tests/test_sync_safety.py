@@ -223,7 +223,7 @@ def test_a_spurious_404_is_checked_and_the_write_retried(tmp_path, radicale_serv
 
 
 def test_a_confirmed_absence_is_the_users_deletion(tmp_path, register):
-    from memory_provider import MemoryPlugin, MemoryProvider
+    from calsync.testing import MemoryPlugin, MemoryProvider
 
     register(MemoryPlugin(), "memory-safety")
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
 from calsync.files import write_atomic
+from calsync.options import Option
 from calsync.provider import (
+    MANAGED_PROPERTY,
     Action,
     Create,
     Delete,
@@ -22,11 +24,17 @@ from calsync.provider import (
 )
 
 FILE_MARK = "X-CALSYNC-FILE"
+MANAGED_MARK = MANAGED_PROPERTY.encode() + b":1"
 PRODID = "-//calsync//calsync 0.1//EN"
 
 
 class IcsProvider(Provider):
     name = "ics"
+    options = (
+        Option("path", str, path=True, required=True, help="the .ics file"),
+        Option("overwrite", bool, False, help="take over a file calsync did not write (its events are kept)"),
+        Option("name", str, "Job search follow-ups", help="the calendar's name (X-WR-CALNAME)"),
+    )
     can_read = True
 
     def __init__(self, target) -> None:
@@ -35,6 +43,7 @@ class IcsProvider(Provider):
         if not path:
             raise ProviderError(f"targets.{target.name}: the ics provider needs 'path' (a .ics file)")
         self.path = Path(path).expanduser()
+        self._raw = b""  # the file as _load last read it
 
     def describe(self) -> str:
         return str(self.path)
@@ -48,7 +57,7 @@ class IcsProvider(Provider):
             return None
         if self.path.is_dir():
             raise ProviderError(f'{self.path}: is a folder; the ics provider writes one file (use provider = "vdir")')
-        data = self.path.read_bytes()
+        data = self._raw = self.path.read_bytes()  # kept: the user's components are written back from these bytes
         if not data.strip():
             return None
         try:
@@ -144,6 +153,7 @@ class IcsProvider(Provider):
         yield from outcomes
 
     def _write(self, existing, managed: dict[str, object], timezones: dict[str, object], icalendar) -> None:
+        """The file anew: calsync's components rendered, everyone else's copied byte for byte."""
         calendar = icalendar.Calendar()
         calendar.add("PRODID", PRODID)
         calendar.add("VERSION", "2.0")
@@ -161,13 +171,17 @@ class IcsProvider(Provider):
         for tzid in sorted(used):
             if tzid in timezones:
                 calendar.add_component(timezones[tzid])
-        for component in kept:
-            calendar.add_component(component)
         for uid in sorted(managed):
             calendar.add_component(managed[uid])
+        data = calendar.to_ical()
+        if kept:
+            # Re-serializing would reorder and refold the user's components: splice in their original bytes.
+            theirs = b"".join(block for name, block in _blocks(self._raw) if _foreign(name, block))
+            end = data.rindex(b"END:VCALENDAR")
+            data = data[:end] + theirs + data[end:]
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, calendar.to_ical())
+            write_atomic(self.path, data)
         except OSError as exc:
             raise ProviderError(f"{self.path}: cannot write: {exc.strerror}") from None
 
@@ -181,3 +195,32 @@ def _tzids(component) -> Iterator[str]:
         value = component.get(name)
         if value is not None and "TZID" in value.params:
             yield value.params["TZID"]
+
+
+def _blocks(data: bytes) -> Iterator[tuple[str, bytes]]:
+    """The top-level components of a VCALENDAR as (name, their exact bytes, line ends included)."""
+    depth, name, block = 0, "", []
+    for line in data.splitlines(keepends=True):
+        text = line.rstrip(b"\r\n").upper()
+        if text.startswith(b"BEGIN:"):
+            depth += 1
+            if depth == 2:
+                name, block = text[6:].decode("ascii", "replace"), []
+        if depth >= 2:
+            block.append(line)
+        if text.startswith(b"END:"):
+            depth -= 1
+            if depth == 1:
+                yield name, b"".join(block)
+
+
+def _foreign(name: str, block: bytes) -> bool:
+    """A component calsync keeps as it is: anything but a time zone and calsync's own events and to-dos."""
+    if name == "VTIMEZONE":
+        return False
+    if name in ("VEVENT", "VTODO"):
+        unfolded = block.replace(b"\r\n ", b"").replace(b"\n ", b"")
+        return not any(
+            line.strip().upper() == MANAGED_MARK for line in unfolded.splitlines() if line.upper().startswith(b"X-")
+        )
+    return True

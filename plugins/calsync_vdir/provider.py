@@ -9,6 +9,7 @@ from pathlib import Path
 
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
 from calsync.files import create_exclusive, file_etag, write_atomic
+from calsync.options import Option
 from calsync.provider import MANAGED_PROPERTY, Fetched, Item, Provider, RemoteItem, Written
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,200}")
@@ -25,6 +26,7 @@ def file_name(uid: str) -> str:
 
 class VdirProvider(Provider):
     name = "vdir"
+    options = (Option("path", str, path=True, required=True, help="the folder, one .ics file per item"),)
     can_read = True
 
     def __init__(self, target) -> None:
