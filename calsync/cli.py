@@ -229,14 +229,29 @@ def export_command(app: App, file: Path | None, output: Path, todo: bool) -> Non
 @click.option("--force", is_flag=True, help="Overwrite items changed on the target; pass the safety checks.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--verbose", "-v", is_flag=True, help="Print one line per write.")
+@click.option("--wait", is_flag=True, help="If another sync of a target is running, wait for it however long.")
+@click.option("--adopt", is_flag=True, help="Take over the calsync items of a target whose sync state was lost.")
+@click.option(
+    "--rebuild-state", is_flag=True, help="Move the target's sync state aside (a damaged one) and rebuild it."
+)
 @click.pass_obj
 def sync_command(
-    app: App, targets: tuple[str, ...], file: Path | None, dry_run: bool, force: bool, as_json: bool, verbose: bool
+    app: App,
+    targets: tuple[str, ...],
+    file: Path | None,
+    dry_run: bool,
+    force: bool,
+    as_json: bool,
+    wait: bool,
+    adopt: bool,
+    rebuild_state: bool,
+    verbose: bool,
 ) -> None:
     """Bring the configured calendars in step with the plan (no TARGET: all of them).
 
     With no target configured, syncs a vdir folder in your data directory, which needs no server. Exit status: 0
     all written, 1 some items refused by a target (listed; the rest is written), 2 bad input or a target failed.
+    One sync per target runs at a time: another waits `lock_wait` seconds (config), or with --wait until it is done.
     """
     from calsync.report import progress_printer, sync_summary
     from calsync.sync.engine import sync_target
@@ -275,6 +290,9 @@ def sync_command(
                 state_dir=config.state_dir,
                 progress=progress_printer(verbose and not as_json, sys.stderr.isatty()),
                 on_completed=recorder(target.name),
+                lock_wait=None if wait else config.lock_wait,
+                adopt=adopt,
+                rebuild_state=rebuild_state and not dry_run,
             )
         except UserError as exc:
             if len(chosen) == 1:

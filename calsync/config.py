@@ -6,6 +6,7 @@ country = "US"                      # default public-holiday calendar
 interviews = "~/jobs/interviews.toml"
 templates = "~/jobs/templates"      # optional: your own reminder texts
 state_dir = "~/.local/state/calsync"  # optional
+lock_wait = 5                       # seconds a sync waits for another sync of the same target
 
 [policy]
 send_time = "09:30"
@@ -44,6 +45,8 @@ from calsync.zones import zone_named
 
 DEFAULT_TARGET = "default"
 _TOP_KEYS = {"timezone", "country", "subdivision", "interviews", "templates", "state_dir", "policy", "targets", "me"}
+_TOP_KEYS.add("lock_wait")  # added by the sync lock; a line of its own keeps merges simple
+DEFAULT_LOCK_WAIT = 5.0  # seconds: long enough for a sync in its last writes, short enough for a cron job
 _ME_KEYS = ("name", "email", "signature")
 
 
@@ -59,6 +62,7 @@ class Config:
     policy: Policy = field(default_factory=Policy)
     targets: dict[str, Target] = field(default_factory=dict)
     me: Me = field(default_factory=Me)
+    lock_wait: float = DEFAULT_LOCK_WAIT
 
     @property
     def interviews_file(self) -> Path:
@@ -121,6 +125,11 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
     for key in ("interviews", "templates", "state_dir"):
         if key in data:
             setattr(config, key, _path(_string(data, key, fail), base))
+    if "lock_wait" in data:
+        wait = data["lock_wait"]
+        if isinstance(wait, bool) or not isinstance(wait, int | float) or not 0 <= wait <= 86400:
+            raise fail(f"lock_wait: expected a number of seconds from 0 to 86400, got {wait!r}", (), "lock_wait")
+        config.lock_wait = float(wait)
     config.policy = _policy(data.get("policy", {}), fail)
     config.me = _me(data.get("me", {}), fail)
     targets = data.get("targets", {})

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 PRODID = "-//calsync//calsync 0.1//EN"
 INTERVIEW_PROPERTY = "X-CALSYNC-INTERVIEW"
 KIND_PROPERTY = "X-CALSYNC-KIND"
+#: A hash of what calsync wrote (see :func:`seal`): an item that no longer matches it was edited by someone.
+HASH_PROPERTY = "X-CALSYNC-HASH"
 CATEGORY = "Job search"
 KIND_LABELS = {
     Kind.CLOSING: "Closing",
@@ -315,6 +317,7 @@ def _build(
         decorate(comp, followup)
         _validate(comp, followup)
         _zone_years(comp, zones)
+    comp.add(HASH_PROPERTY, seal(comp))  # last: it covers the decoration too
     return comp, zones
 
 
@@ -501,7 +504,52 @@ def with_status_cancelled(item: Item, sequence: int, dtstamp: datetime) -> Item:
     """The item (its last pushed form) as STATUS:CANCELLED, with the new SEQUENCE and DTSTAMP and no alarms."""
     changes = {"SEQUENCE": str(sequence), "DTSTAMP": _utc_text(dtstamp), "STATUS": "CANCELLED"}
     data = _rewrite(item.ical, changes, drop_alarms=True)
-    return Item(item.uid, data, _parse_calendar(data), sequence, cancelled=True, followup=None)
+    calendar = _parse_calendar(data)
+    component = next(c for c in calendar.subcomponents if c.name in _ITEM_COMPONENTS)
+    if HASH_PROPERTY in component:  # STATUS is sealed: seal the new content (an old item without one stays so)
+        data = _rewrite(data, {HASH_PROPERTY: seal(component)}, drop_alarms=False)
+        calendar = _parse_calendar(data)
+    return Item(item.uid, data, calendar, sequence, cancelled=True, followup=None)
+
+
+# --- the seal: what calsync wrote, recognisable without the state database --------------------------------------
+
+#: The properties :func:`seal` covers: what a person sees and edits, and what every provider keeps (a CalDAV server
+#: may refold or reorder lines, the ics provider re-serialises, Google keeps only these), so a stored item still
+#: matches its seal after a round trip unless someone changed it.
+SEALED_PROPERTIES = ("UID", "SUMMARY", "DESCRIPTION", "LOCATION", "DTSTART", "DTEND", "DUE", "STATUS", "COMPLETED")
+
+
+def seal(component: Component) -> str:
+    """The value of ``X-CALSYNC-HASH``: a hash of the component's :data:`SEALED_PROPERTIES`, as values (times in
+    UTC, text with its line breaks as ``\\n``), so formatting does not count and the property does not cover itself."""
+    digest = hashlib.sha256()
+    for name in SEALED_PROPERTIES:
+        value = component.get(name)
+        digest.update(f"{name}={_sealed_value(value)}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def seal_matches(component: Component) -> bool | None:
+    """Whether a stored component still holds what calsync wrote: True (untouched), False (edited), None (it
+    carries no seal: written by a calsync from before seals, or by something else)."""
+    stored = component.get(HASH_PROPERTY)
+    if stored is None:
+        return None
+    return str(stored).strip() == seal(component)
+
+
+def _sealed_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):  # a property given twice: all of it counts
+        return "|".join(_sealed_value(v) for v in value)
+    moment = getattr(value, "dt", None)
+    if isinstance(moment, datetime):
+        return moment.astimezone(UTC).isoformat() if moment.tzinfo else moment.isoformat() + " floating"
+    if moment is not None:
+        return moment.isoformat()
+    return str(value).replace("\r\n", "\n").replace("\n", "\\n")
 
 
 def parse_items(data: bytes) -> list[Item]:

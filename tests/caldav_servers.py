@@ -162,6 +162,8 @@ class CountingProxy:
     """A reverse proxy on 127.0.0.1 that forwards to one upstream server and records every request.
 
     ``strip_etag`` drops the ETag header of PUT responses (a server that does not tell the new ETag).
+    ``fake(method, status, times)`` answers the next ``times`` requests of ``method`` with ``status`` without
+    forwarding them (a server or middlebox in trouble: a spurious 404).
     """
 
     def __init__(self, upstream: str, ssl_context: ssl.SSLContext | None = None) -> None:
@@ -171,6 +173,7 @@ class CountingProxy:
         self.ssl_context = ssl_context if parts.scheme == "https" else None
         self.records: list[Record] = []
         self.strip_etag = False
+        self.faked: dict[str, list[int]] = {}
         self.faults = Faults()
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -211,9 +214,23 @@ class CountingProxy:
             self._local.conn = conn
         return conn
 
+    def fake(self, method: str, status: int, times: int = 1) -> None:
+        with self._lock:
+            self.faked[method] = [status] * times
+
     def _forward(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
+        with self._lock:
+            faked = self.faked.get(handler.command)
+            status = faked.pop() if faked else None
+            if status is not None:
+                self.records.append(Record(handler.command, handler.path, status, body))
+        if status is not None:
+            handler.send_response_only(status)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP_BY_HOP}
         if body or handler.command in ("PUT", "POST", "PROPFIND", "REPORT", "PROPPATCH", "MKCALENDAR"):
             headers["Content-Length"] = str(len(body))
@@ -642,6 +659,7 @@ def caldav_server(request, monkeypatch) -> Server:
     server: Server = request.getfixturevalue(f"{request.param}_server")
     server.proxy.reset()
     server.proxy.strip_etag = False
+    server.proxy.faked.clear()
     server.proxy.faults = Faults()
     monkeypatch.setenv("CALSYNC_TEST_CALDAV_PASSWORD", server.password or "")
     return server

@@ -43,3 +43,15 @@ def register():
     yield add
     for plugin in added:
         pm.unregister(plugin)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With ``CALSYNC_RELIABILITY_REPORT=docs/reliability.md``, write what the robustness suites counted in this run
+    (``tests/reliability.py``) as that Markdown file: the numbers come from the run, never from a hand."""
+    destination = os.environ.get("CALSYNC_RELIABILITY_REPORT")
+    if not destination or int(exitstatus) not in (0, 1):
+        return  # interrupted, or a collection or usage error: no run to report, and the last report stays
+    from reliability import COUNTS, render_report
+
+    with open(destination, "w", encoding="utf-8") as handle:
+        handle.write(render_report(COUNTS, exitstatus=int(exitstatus), tests=session.testscollected))

@@ -146,3 +146,34 @@ def test_an_interrupted_update_is_recognised_as_ours(check_in):
 def test_content_hash_is_what_the_state_compares(check_in):
     item = desired(check_in)[check_in.uid].item
     assert content_hash(item) == desired(check_in)[check_in.uid].hash
+
+
+@pytest.mark.parametrize("left", [True, False])
+def test_a_delete_checks_the_etag_like_an_update(check_in, left):
+    """cancelled = "delete": an item the user edited is kept (a conflict), whether its interview left the file or
+    it was cancelled; --force deletes it."""
+    cancelled = desired(dataclasses.replace(check_in, status=Status.CANCELLED, revision=1))
+    row = pushed(desired(check_in)[check_in.uid])
+    want = {} if left else cancelled
+    edited = {check_in.uid: RemoteItem(check_in.uid, row.href, "e2")}
+    kept = diff(want, {check_in.uid: row}, edited, now=NOW, cancelled_mode="delete")
+    assert kept.actions == [] and [c.uid for c in kept.conflicts] == [check_in.uid]
+    forced = diff(want, {check_in.uid: row}, edited, now=NOW, cancelled_mode="delete", force=True)
+    assert forced.actions == [Delete(check_in.uid, row.href, "e2")]
+
+
+def test_an_unknown_item_found_edited_is_kept_and_recorded_as_the_users(check_in):
+    """Without a state row (a lost state), an item whose content no longer matches its seal is the user's."""
+    from calsync.sync.diff import Adopt, Found
+
+    want = desired(check_in)
+    there = {check_in.uid: RemoteItem(check_in.uid, "x.ics", "e9")}
+    result = diff(want, {}, there, now=NOW, found={check_in.uid: Found(edited=True)})
+    assert result.actions == [] and [c.uid for c in result.conflicts] == [check_in.uid]
+    (change,) = result.state_changes
+    assert isinstance(change, Adopt) and change.row.kept and change.row.etag == "e9"
+    sealed = str(want[check_in.uid].item.component["X-CALSYNC-HASH"])
+    clean = diff(want, {}, there, now=NOW, found={check_in.uid: Found(edited=False, sealed=sealed)})
+    assert clean.actions == [] and not clean.state_changes[0].row.kept  # holds what we want: recorded, not written
+    forced = diff(want, {}, there, now=NOW, force=True, found={check_in.uid: Found(edited=True)})
+    assert [type(a) for a in forced.actions] == [Update]

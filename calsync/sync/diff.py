@@ -4,13 +4,16 @@ smallest list of actions out. No I/O here.
 Rules, per UID:
 
 - planned, never pushed: create it (a cancelled follow-up that was never pushed is not pushed at all). If the
-  target already holds a managed item with this UID (a crash between the write and the state record), take it
-  over with an update instead of creating a duplicate.
+  target already holds a managed item with this UID (a crash between the write and the state record, or a lost
+  state), take it over instead of creating a duplicate: by an update, or by recording it when it holds what we
+  want already. One whose content no longer matches its seal (``X-CALSYNC-HASH``) was edited by the user: it is
+  kept and recorded as edited (``force`` overwrites it).
 - pushed and unchanged on the target: update it if its content changed (SEQUENCE + 1), else nothing.
 - pushed and edited on the target (another ETag): the user's version wins; if ours changed too it is a conflict,
   overwritten only with ``force``.
 - pushed and gone from the target: the user deleted it; it stays deleted unless its due time changes.
-- pushed and no longer planned (the interview left the file): cancelled (or deleted with ``cancelled="delete"``).
+- pushed and no longer planned (the interview left the file): cancelled (or deleted with ``cancelled="delete"``);
+  either way, one edited on the target is kept and reported (an edit beats a delete).
 - on the target, managed, but unknown to the state and the plan: never touched.
 
 An update that a previous run sent but did not record (it stopped in between) left an *intent* in the state. If
@@ -62,6 +65,26 @@ class AdoptEtag:
 
 
 @dataclass(frozen=True)
+class Found:
+    """A managed item on the target that the state does not know, as read back: ``edited`` when its content no
+    longer matches its seal (or it has none); ``sealed`` the seal it carries; ``sequence`` its SEQUENCE. The engine
+    passes None for an item it could not read (a provider without :meth:`Provider.read`)."""
+
+    edited: bool
+    sealed: str | None = None
+    sequence: int = 0
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """Record an item found on the target without writing to it: ``row`` says what it is (``kept`` when the user
+    had edited it: it then stays theirs exactly like an item edited after a sync)."""
+
+    uid: str
+    row: StateRow
+
+
+@dataclass(frozen=True)
 class Forget:
     """Nothing left to remember about this UID."""
 
@@ -85,7 +108,7 @@ class SettleIntent:
     row: StateRow | None
 
 
-StateChange = MarkGone | AdoptEtag | Forget | SettleIntent
+StateChange = MarkGone | AdoptEtag | Forget | SettleIntent | Adopt
 
 
 @dataclass
@@ -109,8 +132,10 @@ def diff(
     cancelled_mode: CancelledMode = "keep",
     force: bool = False,
     intents: Mapping[str, StateRow] | None = None,
+    found: Mapping[str, Found] | None = None,
 ) -> Diff:
-    """Decide what to do. ``now`` stamps the DTSTAMP of updates (the only clock the diff sees)."""
+    """Decide what to do. ``now`` stamps the DTSTAMP of updates (the only clock the diff sees). ``found`` is what
+    the engine read back of managed items the state does not know (see :class:`Found`)."""
     from calsync.render import with_revision, with_status_cancelled
 
     result = Diff()
@@ -118,13 +143,13 @@ def diff(
     for uid in sorted(desired.keys() | state.keys() | remote.keys()):
         want, row, there = desired.get(uid), state.get(uid), remote.get(uid)
         if want is not None and cancelled_mode == "delete" and want.cancelled:
-            _delete_cancelled(result, uid, row, there)
+            _delete_cancelled(result, uid, row, there, force)
         elif want is not None and row is None:
-            _first_push(result, want, there)
+            _first_push(result, want, there, (found or {}).get(uid), force)
         elif want is not None and row is not None:
             _pushed(result, want, row, there, now, force, with_revision)
         elif row is not None:
-            _left_the_plan(result, row, there, now, cancelled_mode, with_status_cancelled)
+            _left_the_plan(result, row, there, now, cancelled_mode, force, with_status_cancelled)
         else:
             result.untouched.append(uid)
     return result
@@ -145,10 +170,22 @@ def _settle_intents(result: Diff, state, remote, intents: Mapping[str, StateRow]
     return settled
 
 
-def _first_push(result: Diff, want: Desired, there: RemoteItem | None) -> None:
+def _first_push(result: Diff, want: Desired, there: RemoteItem | None, found: Found | None, force: bool) -> None:
     if there is not None:
-        # Ours by UID and mark, but unrecorded: a crash after the write. Take it over, never duplicate it.
-        result.actions.append(Update(want.uid, there.href, there.etag, want.item))
+        # Ours by UID and mark, but unrecorded (a crash after the write, a lost state): never duplicate it.
+        row = StateRow(
+            want.uid, there.href, there.etag, want.hash, max(found.sequence if found else 0, want.revision),
+            want.due, want.cancelled, False, want.item.ical,
+        )  # fmt: skip
+        if found is not None and found.edited and not force:
+            # Recorded as an edit of what we wrote then: silent while we want that still, else a conflict.
+            then = want.hash if found.sealed == _seal_of(want.item) else ""
+            result.state_changes.append(Adopt(want.uid, replace(row, kept=True, hash=then)))
+            result.conflicts.append(Conflict(want.uid, there.href, "edited on the target, and not in the state: kept"))
+        elif found is not None and not found.edited and found.sealed == _seal_of(want.item):
+            result.state_changes.append(Adopt(want.uid, row))  # it holds what we want: nothing to write
+        else:
+            result.actions.append(Update(want.uid, there.href, there.etag, want.item))
     elif not want.cancelled:
         result.actions.append(Create(want.uid, want.item))
 
@@ -163,7 +200,7 @@ def _pushed(result: Diff, want: Desired, row: StateRow, there: RemoteItem | None
         if not row.gone:
             result.state_changes.append(MarkGone(want.uid))
         return
-    edited = row.etag is not None and there.etag != row.etag and not row.gone
+    edited = _edited(row, there) and not row.gone
     if row.gone or (row.etag is None and there.etag is not None):
         # It is there after all (restored by the user, or the target gave no ETag when we wrote it).
         result.state_changes.append(AdoptEtag(want.uid, there.etag))
@@ -177,31 +214,44 @@ def _pushed(result: Diff, want: Desired, row: StateRow, there: RemoteItem | None
     result.actions.append(Update(want.uid, there.href, there.etag, with_revision(want.item, sequence, now)))
 
 
-def _left_the_plan(result: Diff, row: StateRow, there, now, cancelled_mode, with_status_cancelled) -> None:
+def _left_the_plan(result: Diff, row: StateRow, there, now, cancelled_mode, force, with_status_cancelled) -> None:
     if there is None or row.gone:
         result.state_changes.append(Forget(row.uid))
         return
+    if row.cancelled and cancelled_mode != "delete":
+        return  # already shown as cancelled
+    if _edited(row, there) and not force:
+        # An edit beats a delete and a cancellation alike: the same check on both paths.
+        result.conflicts.append(Conflict(row.uid, there.href, "left the plan, but was changed on the target: kept"))
+        return
     if cancelled_mode == "delete":
         result.actions.append(Delete(row.uid, there.href, there.etag))
-        return
-    if row.cancelled:
-        return  # already shown as cancelled
-    if row.etag is not None and there.etag != row.etag:
-        result.conflicts.append(Conflict(row.uid, there.href, "left the plan, but was changed on the target: kept"))
         return
     result.actions.append(
         Update(row.uid, there.href, there.etag, with_status_cancelled(_item_of(row), row.sequence + 1, now))
     )
 
 
-def _delete_cancelled(result: Diff, uid: str, row: StateRow | None, there: RemoteItem | None) -> None:
+def _delete_cancelled(result: Diff, uid: str, row: StateRow | None, there: RemoteItem | None, force: bool) -> None:
     if there is not None and row is not None:
-        if row.etag is not None and there.etag != row.etag:
+        if _edited(row, there) and not force:
             result.conflicts.append(Conflict(uid, there.href, "cancelled, but changed on the target: kept"))
             return
         result.actions.append(Delete(uid, there.href, there.etag))
     elif row is not None and not row.gone:
         result.state_changes.append(MarkGone(uid))
+
+
+def _edited(row: StateRow, there: RemoteItem) -> bool:
+    """Changed on the target since we wrote it: another ETag, or found edited when the state was rebuilt."""
+    return row.kept or (row.etag is not None and there.etag != row.etag)
+
+
+def _seal_of(item: Item) -> str | None:
+    from calsync.render import HASH_PROPERTY
+
+    value = item.component.get(HASH_PROPERTY)
+    return str(value) if value is not None else None
 
 
 def _item_of(row: StateRow) -> Item:

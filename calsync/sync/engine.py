@@ -4,6 +4,7 @@ only through the provider and the state database."""
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,9 +15,14 @@ from calsync.errors import ItemRefused, NotFound, PreconditionFailed, UserError,
 from calsync.model import FollowUp, Policy
 from calsync.provider import Action, Create, Delete, Item, Outcome, Provider, RemoteItem, Scan, Target, Update
 from calsync.sync import refusals
-from calsync.sync.diff import AdoptEtag, Conflict, Desired, Forget, MarkGone, SettleIntent, diff
+from calsync.sync.diff import Adopt, AdoptEtag, Conflict, Desired, Forget, MarkGone, SettleIntent, diff
 from calsync.sync.identity import Identity, remote_uid, with_uid
-from calsync.sync.state import StateDB, StateRow, state_path
+from calsync.sync.lock import is_locked, target_lock
+from calsync.sync.recovery import Unconfirmed, check_lost_state, confirmed, read_unknown
+from calsync.sync.state import StateDB, StateRow, damaged, is_damage, move_aside, state_path
+
+#: How long a sync waits for another one of the same target to finish, by default (``lock_wait`` in the config).
+DEFAULT_LOCK_WAIT = 5.0
 
 Decorate = Callable[[Any, FollowUp], None]
 #: Called after each write: (writes done, writes in all, the action's verb, the item's label).
@@ -163,10 +169,17 @@ def sync_target(
     now: datetime | None = None,
     progress: Progress | None = None,
     on_completed: OnCompleted | None = None,
+    lock_wait: float | None = DEFAULT_LOCK_WAIT,
+    adopt: bool = False,
+    rebuild_state: bool = False,
 ) -> SyncReport:
     """Bring ``target`` in step with ``followups``. Writes nothing with ``dry_run``; ``progress`` hears of each
     write as it completes. On a to-do target whose provider can read items back, to-dos completed there are
-    handed to ``on_completed``, which records them and returns the plan that follows (see :func:`_read_back`)."""
+    handed to ``on_completed``, which records them and returns the plan that follows (see :func:`_read_back`).
+
+    One sync per target at a time: this one waits ``lock_wait`` seconds (None: as long as it takes) for another to
+    finish. ``adopt`` lets a sync that has no state take over the calsync items it finds; ``rebuild_state`` moves
+    the state database aside first (a damaged one) and adopts."""
     from calsync.plugins import provider_class
 
     policy = policy or Policy()
@@ -178,19 +191,14 @@ def sync_target(
         from calsync import paths
 
         directory = paths.state_dir()
-    db = StateDB(state_path(target, directory), read_only=dry_run)
-    try:
+    path = state_path(target, directory)
+
+    def run(db: StateDB, provider: Provider, adopt: bool, dry_run: bool) -> SyncReport:
         pushed = {uid: row.hash for uid, row in db.rows().items() if not row.gone}
         naming = Naming(component, uid_suffix(target), db.identities())
         desired = render_desired(
             followups, component, alarm, templates, decorate, now=now, pushed=pushed, uid_on_target=naming.wanted
         )
-    except BaseException:
-        db.close()
-        raise
-    provider = provider or provider_cls(target)
-    try:
-        provider.state = db.provider_state()
         read_back = None
         if on_completed is not None and component == "todo" and provider_cls.can_read:
 
@@ -204,7 +212,40 @@ def sync_target(
 
                 return _read_back(report, provider, db, state, remote, desired, on_completed, rerender, dry_run, now)
 
-        return _sync(target, provider, db, desired, dry_run, force, cancelled_mode, now, naming, progress, read_back)
+        return _sync(
+            target, provider, db, desired, dry_run, force, cancelled_mode, now, naming, adopt, progress, read_back
+        )
+
+    if dry_run:  # read-only: never waits for, nor takes, the lock
+        report = _open_and_sync(target, path, provider, provider_cls, run, adopt, dry_run=True)
+        running = is_locked(path)
+        if running:
+            report.notes.append(f"a sync of this target is running now ({running}): this may change")
+        return report
+    with target_lock(path, target.name, lock_wait):
+        note = None
+        if rebuild_state:
+            adopt = True  # rebuilding adopts what it finds
+            note = f"the previous state was moved to {move_aside(path)}" if path.exists() else "there was no state"
+        report = _open_and_sync(target, path, provider, provider_cls, run, adopt, dry_run=False)
+        if note:
+            report.notes.append(f"state rebuilt from the target; {note}")
+        return report
+
+
+def _open_and_sync(target, path, provider, provider_cls, run, adopt: bool, *, dry_run: bool) -> SyncReport:
+    db = StateDB(path, read_only=dry_run, target=target.name)
+    provider = provider or provider_cls(target)
+    try:
+        provider.state = db.provider_state()
+        report = run(db, provider, adopt, dry_run)
+        if not dry_run:
+            db.backup()  # the state of this good sync, should the next one find the database damaged
+        return report
+    except sqlite3.Error as exc:
+        if is_damage(exc):  # a truncated file can open fine and fail on the first page it reads
+            raise damaged(path, target.name, exc) from None
+        raise UserError(f"{path}: the sync state database failed: {exc}") from None
     finally:
         provider.close()
         db.close()
@@ -251,6 +292,7 @@ def _sync(
     cancelled_mode,
     now,
     naming,
+    adopt=False,
     progress=None,
     read_back=None,
 ) -> SyncReport:
@@ -268,9 +310,23 @@ def _sync(
     _safety_valves(target, desired, state, scan.items, force)
     if not force:
         _id_change_guard(desired, state)
+    found = read_unknown(provider, desired, state, scan.items)
+    if db.fresh:
+        unknown = [uid for uid in desired if uid not in state and uid in scan.items]
+        note = check_lost_state(target, found, unknown, adopt=adopt, dry_run=dry_run)
+        report.notes.extend([note] if note else [])
     intents = db.intents()
     state = _adopt_unedited(provider, db, state, desired, scan.items, intents, cancelled_mode, dry_run)
-    plan = diff(desired, state, scan.items, now=now, cancelled_mode=cancelled_mode, force=force, intents=intents)
+    plan = diff(
+        desired,
+        state,
+        scan.items,
+        now=now,
+        cancelled_mode=cancelled_mode,
+        force=force,
+        intents=intents,
+        found=found,
+    )
     report.conflicts.extend(plan.conflicts)
     report.unchanged = len(desired) - len(plan.actions) - len(plan.conflicts)
     if plan.untouched:
@@ -282,6 +338,7 @@ def _sync(
         report.planned.append((action.verb, action.uid, _summary(action, state)))
     if dry_run:
         return report
+    db.mark_started()
     for change in plan.state_changes:
         _record_state_change(db, state, change)
     db.drop_refusals([uid for uid in standing if uid not in {a.uid for a in plan.actions}])
@@ -297,7 +354,7 @@ def _sync(
     recorded: set[str] = set()
     try:
         for outcome in provider.apply([_on_target(action, naming) for action in actions]):
-            outcome = _in_plan_terms(outcome, by_key)
+            outcome = confirmed(provider, _in_plan_terms(outcome, by_key))
             recorded.add(outcome.action.uid)
             if _trash_bin(outcome, state, standing):
                 recreate.append(outcome.action)  # type: ignore[arg-type]
@@ -669,6 +726,9 @@ def _record_state_change(db: StateDB, state: dict[str, StateRow], change) -> Non
         db.forget(change.uid)
     elif isinstance(change, MarkGone):
         db.put(dataclasses.replace(state[change.uid], gone=True))
+    elif isinstance(change, Adopt):
+        state[change.uid] = change.row
+        db.put(change.row)
     elif isinstance(change, AdoptEtag):
         row = dataclasses.replace(state[change.uid], etag=change.etag, gone=False)
         state[change.uid] = row
@@ -711,6 +771,11 @@ def _record(context: _Context, outcome: Outcome) -> None:
     if isinstance(error, PreconditionFailed):
         reason = "exists already" if isinstance(action, Create) else "changed on the target since the last sync"
         report.conflicts.append(Conflict(uid, error.href, reason + ": kept"))
+        return
+    if isinstance(error, Unconfirmed):
+        report.notes.append(
+            f"{uid}: the target answered 'not found' to the {action.verb}, but {error}: kept, retried next sync"
+        )
         return
     if isinstance(error, NotFound):
         if uid in state:

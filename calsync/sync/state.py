@@ -2,6 +2,11 @@
 
 SQLite, one file per target, every change in its own transaction: a sync interrupted at any point leaves a state
 that describes exactly the writes that completed, and the next run resumes from there.
+
+The schema has a version (``PRAGMA user_version``): an older database is migrated in place, a newer one refused.
+A database that SQLite cannot read is reported as damaged, with the command that moves it aside and rebuilds the
+state from the target (``calsync sync TARGET --rebuild-state``). Each successful sync leaves a copy of the state
+beside it (``….sqlite.bak``, made with SQLite's backup API).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +28,10 @@ from calsync.provider import RemoteItem, Target
 from calsync.sync.identity import Identity
 from calsync.sync.refusals import Refusal
 
+#: 1: the first numbered schema (items, meta, intents). A database without a number (0) is from before; its
+#: tables are the same, but any missing column is added with its default.
+SCHEMA_VERSION = 1
+
 _SCHEMA = """
 create table if not exists items (
     uid text primary key,
@@ -32,7 +42,8 @@ create table if not exists items (
     due text not null,
     cancelled integer not null default 0,
     gone integer not null default 0,   -- deleted on the target (by the user, or by us in cancelled = "delete")
-    ical blob not null                 -- the last pushed form
+    ical blob not null,                -- the last pushed form
+    kept integer not null default 0    -- found edited by the user when the state was rebuilt: theirs
 );
 create table if not exists meta (key text primary key, value text not null);
 -- An update about to be sent: if the run dies before recording its outcome, the next run can tell our own write
@@ -81,6 +92,7 @@ class StateRow:
     cancelled: bool
     gone: bool
     ical: bytes
+    kept: bool = False  # found edited by the user when the state was rebuilt (see diff.Adopt)
 
     def remote(self) -> RemoteItem:
         return RemoteItem(self.uid, self.href, self.etag)
@@ -95,11 +107,58 @@ def state_path(target: Target, state_dir: Path) -> Path:
     return state_dir / f"{safe}-{fingerprint}.sqlite"
 
 
-class StateDB:
-    """``read_only`` (for ``--dry-run``) never creates or changes the file: a missing one reads as empty."""
+# Columns added after the first release, with the default an older row gets: (table, column, declaration).
+_ADDED_COLUMNS: list[tuple[str, str, str]] = [
+    ("items", "cancelled", "integer not null default 0"),
+    ("items", "gone", "integer not null default 0"),
+    ("items", "kept", "integer not null default 0"),
+]
 
-    def __init__(self, path: Path, read_only: bool = False) -> None:
+
+class StateDamaged(UserError):
+    """SQLite cannot read the state database (a garbage or truncated file, a disk error)."""
+
+
+def damaged(path: Path, target: str, exc: BaseException) -> StateDamaged:
+    """The one line for a database that cannot be read: what happened, and the command that rebuilds it."""
+    return StateDamaged(
+        f"{path}: the sync state of target {target!r} is damaged ({exc}); move it aside and rebuild it from the "
+        f"target with: calsync sync {target} --rebuild-state"
+    )
+
+
+def is_damage(exc: sqlite3.Error) -> bool:
+    """A file SQLite cannot read as a database (garbage, truncated, corrupt), as opposed to one it cannot use now
+    (locked, a disk error, permissions)."""
+    name = getattr(exc, "sqlite_errorname", "")
+    return name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in str(exc) or "not a database" in str(exc)
+
+
+def move_aside(path: Path) -> Path:
+    """Rename the database (and its WAL files) to ``….damaged-<time>``; returns the new name of the main file."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            os.replace(source, aside.with_name(aside.name + suffix))
+    return aside
+
+
+class StateDB:
+    """``read_only`` (for ``--dry-run``) never creates or changes the file: a missing one reads as empty.
+
+    ``target`` names the target in messages.
+
+    :raises StateDamaged: SQLite cannot read the file.
+    :raises UserError: it cannot be opened at all (permissions), or a newer calsync wrote it.
+    """
+
+    def __init__(self, path: Path, read_only: bool = False, target: str = "") -> None:
         self.path = path
+        self.target = target or path.stem
+        #: True when the database was new or held no sync yet: nothing is known about the target.
+        self.fresh = False
         try:
             if read_only:
                 exists = path.exists()
@@ -107,6 +166,7 @@ class StateDB:
                 self._db = sqlite3.connect(uri, uri=True, isolation_level=None)
                 if not exists:
                     self._db.executescript(_SCHEMA)
+                self._check_version(writable=False)
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
             # It holds names and addresses (the pushed items): readable by the user alone.
@@ -114,9 +174,62 @@ class StateDB:
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("pragma journal_mode=wal")
             self._db.execute("pragma synchronous=normal")
-            self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
+            self._check_version(writable=True)
+        except sqlite3.Error as exc:
+            if is_damage(exc):
+                raise damaged(path, self.target, exc) from None
             raise UserError(f"{path}: cannot open the sync state database: {exc}") from None
+        except OSError as exc:
+            raise UserError(f"{path}: cannot open the sync state database: {exc}") from None
+
+    def _check_version(self, writable: bool) -> None:
+        """Read the schema version and the tables (this reads the file: a damaged one fails here); create or
+        migrate what is missing."""
+        version = self._db.execute("pragma user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise UserError(
+                f"{self.path}: this sync state was written by a newer calsync (schema {version}, this one knows "
+                f"{SCHEMA_VERSION}); upgrade calsync, or rebuild it with: calsync sync {self.target} --rebuild-state"
+            )
+        tables = {row[0] for row in self._db.execute("select name from sqlite_master where type = 'table'")}
+        if writable:
+            self._migrate(version)
+        elif not {"items", "meta", "intents"} <= tables:  # an emptied file, read-only: read it as empty
+            self._db.close()
+            self._db = sqlite3.connect(":memory:", isolation_level=None)
+            self._db.executescript(_SCHEMA)
+        started = self._db.execute("select count(*) from meta where key = 'since'").fetchone()[0]
+        rows = self._db.execute("select count(*) from items").fetchone()[0]
+        self.fresh = not started and not rows
+
+    def _migrate(self, version: int) -> None:
+        self._db.executescript(_SCHEMA)  # every table "if not exists": creates what is missing, nothing else
+        with self.transaction() as db:
+            if version < SCHEMA_VERSION:
+                for table, column, declaration in _ADDED_COLUMNS:
+                    columns = {row[1] for row in db.execute(f"pragma table_info({table})")}
+                    if column not in columns:
+                        db.execute(f"alter table {table} add column {column} {declaration}")
+                db.execute(f"pragma user_version = {SCHEMA_VERSION}")
+
+    def mark_started(self) -> None:
+        """Remember that a sync began writing to the target: from now on, items found there without a row are
+        our own unrecorded writes (a crash), not a sign that the state was lost."""
+        if self.meta("since") is None:
+            self.set_meta("since", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+    def backup(self) -> Path:
+        """Copy the state, consistent, to ``….sqlite.bak`` beside it (replacing the previous copy)."""
+        copy = self.path.with_name(self.path.name + ".bak")
+        temp = copy.with_name(copy.name + ".tmp")
+        os.close(os.open(temp, os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o600))
+        target = sqlite3.connect(temp)
+        try:
+            self._db.backup(target)
+        finally:
+            target.close()
+        os.replace(temp, copy)
+        return copy
 
     def close(self) -> None:
         self._db.close()
@@ -135,10 +248,12 @@ class StateDB:
 
     def rows(self) -> dict[str, StateRow]:
         cursor = self._db.execute(
-            "select uid, href, etag, hash, sequence, due, cancelled, gone, ical from items order by uid"
+            "select uid, href, etag, hash, sequence, due, cancelled, gone, ical, kept from items order by uid"
         )
         return {
-            row[0]: StateRow(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), bool(row[7]), row[8])
+            row[0]: StateRow(
+                row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), bool(row[7]), row[8], bool(row[9])
+            )
             for row in cursor
         }
 
@@ -165,8 +280,8 @@ class StateDB:
         with self.transaction() as db:
             db.execute("delete from intents where uid = ?", (row.uid,))
             db.execute(
-                "insert or replace into items (uid, href, etag, hash, sequence, due, cancelled, gone, ical) "
-                "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert or replace into items (uid, href, etag, hash, sequence, due, cancelled, gone, ical, kept) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     row.uid,
                     row.href,
@@ -177,6 +292,7 @@ class StateDB:
                     int(row.cancelled),
                     int(row.gone),
                     row.ical,
+                    int(row.kept),
                 ),
             )
 

@@ -36,6 +36,9 @@ def event_id(uid: str, generation: int = 0) -> str:
     return base64.b32hexencode(digest).decode("ascii").rstrip("=").lower()
 
 
+HASH_PROPERTY = "X-CALSYNC-HASH"  # calsync.render.HASH_PROPERTY, without importing the renderer
+
+
 def private_props(event: dict[str, Any]) -> dict[str, str]:
     return (event.get("extendedProperties") or {}).get("private") or {}
 
@@ -81,6 +84,8 @@ def to_event(item: Item, *, alarm_minutes: int | None = None, generation: int = 
         end = _end_from_duration(component)
     status = "cancelled" if item.cancelled else _status(component)
     props = {MARK_KEY: MARK_VALUE, "uid": item.uid}
+    if component.get(HASH_PROPERTY) is not None:  # the seal travels as a private property, read back by from_event
+        props["hash"] = str(component.get(HASH_PROPERTY))
     if generation:
         props["generation"] = str(generation)
     interview, kind = _interview_and_kind(item, component)
@@ -221,6 +226,8 @@ def from_event(event: dict[str, Any], uid: str) -> bytes:
         if value is not None:
             component.add(name, value)
     component.add("STATUS", str(event.get("status", "confirmed")).upper())
+    if private_props(event).get("hash"):
+        component.add(HASH_PROPERTY, private_props(event)["hash"])
     if event.get("transparency"):
         component.add("TRANSP", str(event["transparency"]).upper())
     if event.get("sequence") is not None:

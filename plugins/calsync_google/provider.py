@@ -831,9 +831,11 @@ def _reported(event: dict[str, Any], uid: str, known: Mapping[str, RemoteItem]) 
     calsync cancelled stays in sync, and an event someone deleted, or calsync deleted, counts as absent.
     """
     remote = RemoteItem(uid, str(event.get("id", "")), event.get("etag"))
+    mine = known.get(uid)
+    if remote.href != event_id(uid, marked_generation(event)) and not (mine is not None and mine.href == remote.href):
+        return None  # a copy of ours under another id (a duplicated event): the user's
     if event.get("status") != "cancelled":
         return remote
-    mine = known.get(uid)
     if mine is not None and mine.href == remote.href and (mine.etag is None or mine.etag == remote.etag):
         return remote
     return None

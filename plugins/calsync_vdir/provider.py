@@ -68,10 +68,10 @@ class VdirProvider(Provider):
                     continue
                 if _MARK not in data:
                     continue  # not ours: never touched
-                uid = _UID_LINE.search(data)
-                if uid is None:
-                    continue
-                yield RemoteItem(uid.group(1).decode("utf-8", "replace").strip(), entry.name, file_etag(stat))
+                uid = _uid_of(data)
+                if uid is None or file_name(uid) != entry.name:
+                    continue  # a copy of ours under another name (the user's, an import): theirs
+                yield RemoteItem(uid, entry.name, file_etag(stat))
 
     def create(self, item: Item) -> Written:
         self._ensure_folder()
@@ -87,6 +87,21 @@ class VdirProvider(Provider):
         except FileNotFoundError:
             raise NotFound(href) from None
 
+    def _check_ours(self, href: str, uid: str | None = None) -> None:
+        """An item is ours only where we put it: at the name derived from its UID, carrying the mark. Anything
+        else at ``href`` (a stale reference to a copy) is reported as not found, and never written."""
+        path = self._path(href)
+        if uid is None:
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                raise NotFound(href) from None
+            except OSError as exc:
+                raise ProviderError(f"{path}: cannot read: {exc.strerror}") from None
+            uid = _uid_of(data) if _MARK in data else None
+        if uid is None or file_name(uid) != href:
+            raise NotFound(href)
+
     def read(self, href: str) -> Fetched:
         path = self._path(href)
         try:
@@ -95,11 +110,13 @@ class VdirProvider(Provider):
                 data = handle.read()
         except (FileNotFoundError, IsADirectoryError):
             raise NotFound(href) from None
-        if _MARK not in data:
-            raise NotFound(href)  # someone else's file now: not ours to read
+        uid = _uid_of(data) if _MARK in data else None
+        if uid is None or file_name(uid) != href:
+            raise NotFound(href)  # someone else's file now, or a copy of ours: not ours to read
         return Fetched(href, data, file_etag(stat))
 
     def update(self, href: str, item: Item, etag: str | None) -> Written:
+        self._check_ours(href, item.uid)
         current = self._current_etag(href)
         if etag is not None and current != etag:
             raise PreconditionFailed(href)
@@ -108,6 +125,7 @@ class VdirProvider(Provider):
         return Written(href, file_etag(path.stat()))
 
     def delete(self, href: str, etag: str | None) -> None:
+        self._check_ours(href)
         current = self._current_etag(href)
         if etag is not None and current != etag:
             raise PreconditionFailed(href)
@@ -115,3 +133,8 @@ class VdirProvider(Provider):
             self._path(href).unlink()
         except FileNotFoundError:
             raise NotFound(href) from None
+
+
+def _uid_of(data: bytes) -> str | None:
+    found = _UID_LINE.search(data)
+    return found.group(1).decode("utf-8", "replace").strip() if found else None
