@@ -22,6 +22,9 @@ PROPERTY_SET = "{01421d39-458f-5f26-a729-ed5993521491}"
 UID_PROPERTY = f"String {PROPERTY_SET} Name calsyncUid"
 #: the revision calsync wrote (Graph has no SEQUENCE): read back as SEQUENCE
 SEQUENCE_PROPERTY = f"String {PROPERTY_SET} Name calsyncSequence"
+HASH_PROPERTY = "X-CALSYNC-HASH"  # calsync.render's seal (named here: importing render costs icalendar at start-up)
+#: calsync's seal of what it wrote (X-CALSYNC-HASH), so a lost state can tell its items from the user's edits
+HASH_PROPERTY_ID = f"String {PROPERTY_SET} Name calsyncHash"
 APPLICATION = "calsync"
 CANCELLED_PREFIX = "Cancelled: "
 
@@ -55,6 +58,8 @@ def to_event(item: Item, *, create: bool) -> dict[str, Any]:
     if component.get("LOCATION") is not None:
         event["location"] = {"displayName": str(component.get("LOCATION"))}
     event["singleValueExtendedProperties"] = [{"id": SEQUENCE_PROPERTY, "value": str(int(item.sequence))}]
+    if component.get(HASH_PROPERTY) is not None:
+        event["singleValueExtendedProperties"].append({"id": HASH_PROPERTY_ID, "value": str(component[HASH_PROPERTY])})
     if create:
         event["transactionId"] = transaction_id(item.uid, item.sequence)
         event["singleValueExtendedProperties"].insert(0, {"id": UID_PROPERTY, "value": item.uid})
@@ -107,15 +112,20 @@ def event_as_ical(event: dict[str, Any], uid: str) -> bytes:
     import icalendar
 
     component = icalendar.Event()
-    _common(component, uid, str(event.get("subject", "")), event)
+    subject = str(event.get("subject", ""))
+    cancelled = bool(event.get("isCancelled")) or subject.startswith(CANCELLED_PREFIX)
+    # The prefix is how a cancellation shows in Outlook; the follow-up's own summary is what calsync wrote.
+    _common(component, uid, subject.removeprefix(CANCELLED_PREFIX), event)
     for key, name in (("start", "DTSTART"), ("end", "DTEND")):
         value = _from_when(event.get(key))
         if value is not None:
             component.add(name, value)
-    cancelled = bool(event.get("isCancelled")) or str(event.get("subject", "")).startswith(CANCELLED_PREFIX)
     component.add("STATUS", "CANCELLED" if cancelled else "CONFIRMED")
     if (event.get("location") or {}).get("displayName"):
         component.add("LOCATION", event["location"]["displayName"])
+    sealed = _property(event, HASH_PROPERTY_ID)
+    if sealed:
+        component.add(HASH_PROPERTY, sealed)
     sequence = _property(event, SEQUENCE_PROPERTY)
     if sequence is not None and sequence.isdigit():
         component.add("SEQUENCE", int(sequence))

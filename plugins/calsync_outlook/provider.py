@@ -282,7 +282,8 @@ class OutlookProvider(Provider):
         if self.todo:
             path = f"{self._item_path(href)}?$expand=linkedResources"
         else:
-            wanted = f"id eq '{convert.UID_PROPERTY}' or id eq '{convert.SEQUENCE_PROPERTY}'"
+            props = (convert.UID_PROPERTY, convert.SEQUENCE_PROPERTY, convert.HASH_PROPERTY_ID)
+            wanted = " or ".join(f"id eq '{prop}'" for prop in props)
             path = f"{self._item_path(href)}?$expand={quote(f'singleValueExtendedProperties($filter={wanted})')}"
         reply = self._get(path)
         if reply.status == 404:
