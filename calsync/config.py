@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -36,6 +37,22 @@ from calsync.tomlfile import LineIndex, read_toml
 from calsync.zones import zone_named
 
 DEFAULT_TARGET = "default"
+# Options that name a file, and options that name a web address, whatever the provider: checked here, with their
+# line, because the core uses them too (the state database is named after them).
+PATH_OPTIONS = ("path", "token_file", "client_secrets", "key_file", "ca_bundle")
+URL_OPTIONS = ("url", "api_endpoint", "token_uri")
+# The bounds of every [policy] number: wide enough for any real use, narrow enough that no date overflows.
+POLICY_LIMITS = {
+    "closing_minutes_before_end": 24 * 60,
+    "thank_you_minutes_after_end": 7 * 24 * 60,
+    "default_deadline_days": 366,
+    "check_in_days_after_deadline": 366,
+    "retries": 10,
+    "retry_business_days": 100,
+    "feedback_business_days": 100,
+    "duration_minutes": 24 * 60,
+    "alarm_minutes_before": 7 * 24 * 60,
+}
 _TOP_KEYS = {"timezone", "country", "subdivision", "interviews", "templates", "state_dir", "policy", "targets"}
 
 
@@ -107,7 +124,7 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
     base = path.parent
     for key in ("interviews", "templates", "state_dir"):
         if key in data:
-            setattr(config, key, _path(_string(data, key, fail), base))
+            setattr(config, key, _path(_string(data, key, fail), base, lambda message, k=key: fail(message, (), k)))
     config.policy = _policy(data.get("policy", {}), fail)
     targets = data.get("targets", {})
     if not isinstance(targets, dict):
@@ -116,6 +133,8 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
         table = (f"targets.{name}",)
         if not isinstance(options, dict):
             raise fail(f"targets.{name}: expected a table", (), "targets")
+        if not name.strip() or any(ord(char) < 32 or ord(char) == 127 for char in name):
+            raise fail(f"targets.{name!r}: a target name needs a visible character and no control characters", table)
         provider = options.get("provider")
         if not isinstance(provider, str) or not provider:
             raise fail(f'targets.{name}: \'provider\' is required (e.g. "vdir", "ics", "caldav", "google")', table)
@@ -127,11 +146,51 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
                 "password",
             )
         rest = {key: value for key, value in options.items() if key != "provider"}
-        for key in ("path", "token_file", "client_secrets", "key_file", "ca_bundle"):
-            if isinstance(rest.get(key), str):
-                rest[key] = str(_path(rest[key], base))
-        config.targets[name] = Target(name, provider, rest, state_dir=config.state_dir, config_path=path)
+        for key in PATH_OPTIONS:
+            if key in rest:
+                option_fail = _option_fail(fail, name, key)
+                if not isinstance(rest[key], str):
+                    raise option_fail(f"expected a file name (a string), got {rest[key]!r}")
+                rest[key] = str(_path(rest[key], base, option_fail))
+        for key in URL_OPTIONS:
+            if key in rest:
+                problem = url_problem(rest[key])
+                if problem:
+                    raise fail(f"targets.{name}.{key}: {problem}", table, key)
+        found = lines.tables.get(table)
+        config.targets[name] = Target(
+            name,
+            provider,
+            rest,
+            state_dir=config.state_dir,
+            config_path=path,
+            lines=dict(found.keys) if found else {},
+            line=found.line if found else None,
+        )
     return config
+
+
+def _option_fail(fail, name: str, key: str) -> Callable[[str], InputError]:
+    return lambda message: fail(f"targets.{name}.{key}: {message}", (f"targets.{name}",), key)
+
+
+def url_problem(value: Any) -> str | None:
+    """What is wrong with an http(s) address (a bare host name is taken as https), or None."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str) or not value.strip():
+        return f'expected a web address such as "https://dav.example.com/", got {value!r}'
+    text = value.strip()
+    if any(ord(char) <= 32 or ord(char) == 127 for char in text):
+        return f"{text!r} is not a web address (it holds a space or a control character)"
+    try:
+        parts = urlsplit(text if "://" in text else "https://" + text)
+        parts.port  # noqa: B018 -- raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        return f"{text!r} is not a web address ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{text!r} is not an http(s) address"
+    return None
 
 
 def _policy(raw: Any, fail) -> Policy:
@@ -146,8 +205,9 @@ def _policy(raw: Any, fail) -> Policy:
         if key == "send_time":
             values[key] = _clock(value, fail)
             continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise fail(f"policy.{key}: expected a whole number >= 0, got {value!r}", ("policy",), key)
+        high = POLICY_LIMITS.get(key, 10_000)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+            raise fail(f"policy.{key}: expected a whole number from 0 to {high}, got {value!r}", ("policy",), key)
         values[key] = value
     return Policy(**values)
 
@@ -170,6 +230,17 @@ def _string(data: dict, key: str, fail) -> str:
     return value
 
 
-def _path(value: str, base: Path) -> Path:
-    expanded = Path(value).expanduser()
+def _path(value: str, base: Path, fail: Callable[[str], InputError]) -> Path:
+    """``value`` as a path: ``~`` expanded, relative to ``base``; a NUL, an empty value or an unknown ``~user``
+    is an error."""
+    if not value.strip():
+        raise fail("expected a file name, got an empty string")
+    if "\0" in value:
+        raise fail(f"a file name cannot hold a NUL character: {value!r}")
+    try:
+        expanded = Path(value).expanduser()
+    except (RuntimeError, KeyError):  # "~nouser", or no home directory at all
+        user = value[1:].split("/", 1)[0]
+        why = f"no user {user!r}" if user else "no home directory"
+        raise fail(f"cannot expand {value.split('/', 1)[0]!r}: {why}") from None
     return expanded if expanded.is_absolute() else base / expanded

@@ -205,6 +205,19 @@ def _zone_years(component: Component, into: dict[str, tuple[int, int]]) -> None:
                 _widen(into, key, moment.year, moment.year)
 
 
+def zones_used(components: Iterable[Component]) -> dict[str, tuple[int, int]]:
+    """The IANA zones ``components`` use (by TZID), each with the first and last year used in it."""
+    found: dict[str, tuple[int, int]] = {}
+    for component in components:
+        _zone_years(component, found)
+    return found
+
+
+def timezone_component(key: str, first_year: int, last_year: int) -> icalendar.Timezone:
+    """calsync's VTIMEZONE of IANA zone ``key`` for those years (see :func:`vtimezone`), as a fresh object."""
+    return _timezone_component(key, first_year, last_year)
+
+
 def _widen(into: dict[str, tuple[int, int]], key: str, low: int, high: int) -> None:
     if key in into:
         old_low, old_high = into[key]

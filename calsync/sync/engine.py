@@ -55,17 +55,11 @@ class SyncReport:
 
 def target_settings(target: Target, provider_cls: type[Provider], policy: Policy) -> tuple[str, str, int]:
     """The generic target options: component, cancelled mode, alarm lead time; checked."""
-    component = target.option("component", "event")
-    if component not in ("event", "todo"):
-        raise UserError(f'targets.{target.name}.component: expected "event" or "todo", got {component!r}')
+    component = target.choice("component", "event", ("event", "todo"))
     if component == "todo" and not provider_cls.supports_todo:
-        raise UserError(f"targets.{target.name}: the {target.provider!r} provider cannot store to-dos (component)")
-    cancelled = target.option("cancelled", "keep")
-    if cancelled not in ("keep", "delete"):
-        raise UserError(f'targets.{target.name}.cancelled: expected "keep" or "delete", got {cancelled!r}')
-    alarm = target.option("alarm_minutes", policy.alarm_minutes_before)
-    if isinstance(alarm, bool) or not isinstance(alarm, int) or alarm < 0:
-        raise UserError(f"targets.{target.name}.alarm_minutes: expected a whole number >= 0, got {alarm!r}")
+        raise target.error("component", f"the {target.provider!r} provider cannot store to-dos")
+    cancelled = target.choice("cancelled", "keep", ("keep", "delete"))
+    alarm = target.number("alarm_minutes", policy.alarm_minutes_before, low=0, high=7 * 24 * 60, whole=True)
     return component, cancelled, alarm
 
 

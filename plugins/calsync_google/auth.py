@@ -7,6 +7,7 @@ Nothing here logs or prints a token, a refresh token or a client secret.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -21,8 +22,9 @@ SCOPES = ["https://www.googleapis.com/auth/calendar"]
 
 
 def token_path(target: Target) -> Path:
-    """``token_file`` if set (relative to the config's folder), else ``<state_dir>/google-<target>.json``."""
-    configured = target.option("token_file")
+    """``token_file`` if set (relative to the config's folder), else ``<state_dir>/google-<name>.json``, where
+    ``<name>`` is the target's name made a safe file name (see :func:`safe_file_stem`)."""
+    configured = target.text("token_file")
     if configured:
         path = Path(configured).expanduser()
         if not path.is_absolute() and target.config_path is not None:
@@ -33,11 +35,22 @@ def token_path(target: Target) -> Path:
         from platformdirs import user_state_dir
 
         state_dir = Path(user_state_dir("calsync"))
-    return Path(state_dir) / f"google-{target.name}.json"
+    return Path(state_dir) / f"google-{safe_file_stem(target.name)}.json"
+
+
+def safe_file_stem(name: str) -> str:
+    """``name`` as one plain file name: letters, digits, ``-`` and ``_`` kept (at most 60), anything else (a ``/``,
+    ``..``, a NUL, a space) replaced by ``_``, and a short hash of the whole name added when something was
+    replaced or cut, so that two names never share a file."""
+    safe = "".join(char if (char.isascii() and char.isalnum()) or char in "-_" else "_" for char in name)
+    if safe == name and 0 < len(name) <= 60:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{safe[:60]}-{digest}"
 
 
 def _option_path(target: Target, key: str) -> Path | None:
-    value = target.option(key)
+    value = target.text(key)
     if not value:
         return None
     path = Path(value).expanduser()
@@ -68,8 +81,8 @@ def write_token(path: Path, credentials_json: str) -> None:
 
 def load_credentials(target: Target) -> Any:
     """The target's credentials: a service account (``auth = "service_account"``) or the stored OAuth token."""
-    kind = target.option("auth", "oauth")
-    token_uri = target.option("token_uri")
+    kind = target.choice("auth", "oauth", ("oauth", "service_account"))
+    token_uri = target.text("token_uri")
     if kind == "service_account":
         from google.oauth2 import service_account
 
@@ -84,7 +97,7 @@ def load_credentials(target: Target) -> Any:
             raise ProviderError(
                 f"target {target.name!r}: {key_file} is not a service account key ({type(exc).__name__})"
             ) from None
-        subject = target.option("subject")
+        subject = target.text("subject")
         if subject:
             creds = creds.with_subject(str(subject))
         if token_uri:

@@ -99,17 +99,16 @@ class GoogleProvider(Provider):
 
     def __init__(self, target: Target) -> None:
         super().__init__(target)
-        opt = target.option
-        self.calendar = str(opt("calendar", "primary"))
-        self.create_calendar = bool(opt("create", False))
+        self.calendar = target.text("calendar") or "primary"
+        self.create_calendar = target.flag("create")
         # The engine renders alarm_minutes into the VALARM; the reminders are read from there.
         self.alarm_minutes = None
-        self.backoff_base = float(opt("backoff_base", 1.0))
-        self.max_backoff = float(opt("max_backoff", 64.0))
-        self.max_retries = int(opt("max_retries", 6))
-        self.batch_size = max(1, min(1000, int(opt("batch_size", 1000))))
-        self.timeout = float(opt("timeout", 60.0))
-        endpoint = opt("api_endpoint")
+        self.backoff_base = target.number("backoff_base", 1.0, low=0, high=60)
+        self.max_backoff = target.number("max_backoff", 64.0, low=0, high=3600)
+        self.max_retries = target.number("max_retries", 6, low=0, high=20, whole=True)
+        self.batch_size = target.number("batch_size", 1000, low=1, high=1000, whole=True)
+        self.timeout = target.number("timeout", 60.0, low=1, high=3600)
+        endpoint = target.text("api_endpoint")
         self.api_root = (str(endpoint).rstrip("/") + "/") if endpoint else GOOGLE_ROOT
         self.sleep: Callable[[float], None] = time.sleep
         self._service: Any = None
