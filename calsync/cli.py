@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from calsync.errors import UserError
+from calsync.errors import UserError, one_line
 
 if TYPE_CHECKING:
     from calsync.config import Config
@@ -45,6 +45,16 @@ class App:
         return plan(self.interviews(file), self.config.policy, adjust=hook_adjuster())
 
 
+def warn(message: str) -> None:
+    """A warning on stderr: one line, of a readable length."""
+    click.echo(f"calsync: warning: {one_line(message)}", err=True)
+
+
+def error(message: str) -> None:
+    """An error on stderr: one line, of a readable length."""
+    click.echo(f"calsync: error: {one_line(message)}", err=True)
+
+
 class CalsyncGroup(click.Group):
     """Adds the plugins' commands on first need, and turns every :class:`UserError` into one line on stderr and
     exit status 2."""
@@ -74,7 +84,7 @@ class CalsyncGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as exc:
-            click.echo(f"calsync: error: {exc}", err=True)
+            error(str(exc))
             ctx.exit(2)
 
 
@@ -112,7 +122,7 @@ def plan_command(app: App, file: Path | None, as_json: bool) -> None:
 
     result = app.plan(file)
     for warning in result.warnings:
-        click.echo(f"calsync: warning: {warning}", err=True)
+        warn(warning)
     if as_json:
         click.echo(json.dumps(plan_rows(result.followups), indent=2, ensure_ascii=False))
     else:
@@ -155,12 +165,12 @@ def export_command(app: App, file: Path | None, output: Path, todo: bool) -> Non
     Cancelled follow-ups are included as STATUS:CANCELLED, so re-importing an updated file updates a calendar
     that has the old one.
     """
-    from calsync.files import write_atomic
+    from calsync.files import write_output
     from calsync.render import render_calendar
 
     result = app.plan(file)
     for warning in result.warnings:
-        click.echo(f"calsync: warning: {warning}", err=True)
+        warn(warning)
     data = render_calendar(
         result.followups,
         component="todo" if todo else "event",
@@ -172,9 +182,9 @@ def export_command(app: App, file: Path | None, output: Path, todo: bool) -> Non
         click.echo(data, nl=False)  # bytes go to the binary stream untouched
         return
     try:
-        write_atomic(output, data)
+        write_output(output, data)
     except OSError as exc:
-        raise UserError(f"{output}: cannot write: {exc.strerror}") from None
+        raise UserError(f"{output}: cannot write: {exc.strerror or exc}") from None
     click.echo(f"Wrote {len(result.followups)} follow-up(s) to {output}", err=True)
 
 
@@ -199,7 +209,7 @@ def sync_command(
     chosen = [config.target(name) for name in targets] if targets else config.default_targets()
     result = app.plan(file)
     for warning in result.warnings:
-        click.echo(f"calsync: warning: {warning}", err=True)
+        warn(warning)
     reports, failed = [], 0
     templates, decorate = _templates(app), _decorate()
     for target in chosen:
@@ -218,7 +228,7 @@ def sync_command(
             if len(chosen) == 1:
                 raise
             # One unreachable calendar must not keep the others out of date: report it, go on, exit 2 at the end.
-            click.echo(f"calsync: error: target {target.name!r}: {exc}", err=True)
+            error(f"target {target.name!r}: {exc}")
             failed += 1
             continue
         reports.append(report)

@@ -129,6 +129,22 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
         raise
 
 
+def write_output(path: Path, data: bytes) -> None:
+    """Write a command's output file: a regular file (or a new one) is replaced atomically as by
+    :func:`write_atomic`, after removing stale temp files beside it; a pipe or a device (``/dev/stdout``, a shell's
+    ``>(...)``) is written into, as any Unix tool would."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        with open(path, "wb") as handle:
+            handle.write(data)
+        return
+    remove_stale_temps(Path(os.path.realpath(path)).parent)
+    write_atomic(path, data)
+
+
 def create_exclusive(path: Path, data: bytes, mode: int | None = None) -> bool:
     """Write ``data`` to ``path`` only if nothing is there, atomically. False if something was there."""
     temp = _written_temp(path, data, mode, None)

@@ -17,6 +17,7 @@ Design, in short:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import email.utils
 import json
 import random
@@ -170,7 +171,7 @@ class GoogleProvider(Provider):
         if isinstance(exc, auth_exceptions.RefreshError):
             raise ProviderError(auth.refresh_error_message(self.target, exc)) from None
         if isinstance(exc, HttpError):
-            return _http_failure(exc.resp, exc.content)
+            return self._without_secrets(_http_failure(exc.resp, exc.content))
         if isinstance(exc, auth_exceptions.TransportError | httplib2.HttpLib2Error | OSError):
             return Failure(None, "transport", type(exc).__name__)
         import http.client
@@ -178,6 +179,17 @@ class GoogleProvider(Provider):
         if isinstance(exc, http.client.HTTPException):
             return Failure(None, "transport", type(exc).__name__)
         raise exc
+
+    def _without_secrets(self, failure: Failure) -> Failure:
+        """The failure with any credential the server repeated in its message (an access or refresh token, the
+        client secret) cut out: the message is printed."""
+        creds = self._creds
+        secrets = [getattr(creds, name, None) for name in ("token", "refresh_token", "client_secret")]
+        message, reason = failure.message, failure.reason
+        for secret in secrets:
+            if isinstance(secret, str) and len(secret) >= 6:
+                message, reason = message.replace(secret, "[redacted]"), reason.replace(secret, "[redacted]")
+        return dataclasses.replace(failure, message=message, reason=reason)
 
     def _raise_auth(self, failure: Failure) -> None:
         if failure.status == 401:

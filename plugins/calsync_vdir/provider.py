@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
-from calsync.files import create_exclusive, file_etag, write_atomic
-from calsync.provider import MANAGED_PROPERTY, Item, Provider, RemoteItem, Written
+from calsync.files import create_exclusive, file_etag, read_regular, remove_stale_temps, write_atomic
+from calsync.provider import MANAGED_PROPERTY, Action, Item, Outcome, Provider, RemoteItem, Written
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,200}")
 _MARK = MANAGED_PROPERTY.encode() + b":1"
 _UID_LINE = re.compile(rb"^UID:(.+?)\r?$", re.MULTILINE)
+# calsync's items are a few kilobytes; a larger file is not one of them, and is not read into memory.
+MAX_ITEM_BYTES = 16 * 1024 * 1024
 
 
 def file_name(uid: str) -> str:
@@ -28,9 +31,9 @@ class VdirProvider(Provider):
 
     def __init__(self, target) -> None:
         super().__init__(target)
-        path = target.option("path")
+        path = target.text("path")
         if not path:
-            raise ProviderError(f"targets.{target.name}: the vdir provider needs 'path' (a folder)")
+            raise target.error(None, "the vdir provider needs 'path' (a folder)")
         self.folder = Path(path).expanduser()
 
     def describe(self) -> str:
@@ -60,8 +63,8 @@ class VdirProvider(Provider):
                     continue
                 try:
                     stat = entry.stat(follow_symlinks=False)
-                    data = Path(entry.path).read_bytes()
-                except OSError:
+                    data = read_regular(Path(entry.path), MAX_ITEM_BYTES)
+                except OSError:  # gone meanwhile, unreadable, or too large to be ours
                     continue
                 if _MARK not in data:
                     continue  # not ours: never touched
@@ -69,6 +72,11 @@ class VdirProvider(Provider):
                 if uid is None:
                     continue
                 yield RemoteItem(uid.group(1).decode("utf-8", "replace").strip(), entry.name, file_etag(stat))
+
+    def apply(self, actions: Sequence[Action]) -> Iterator[Outcome]:
+        if self.folder.is_dir():
+            remove_stale_temps(self.folder)  # an interrupted run's; even when this run writes nothing
+        yield from super().apply(actions)
 
     def create(self, item: Item) -> Written:
         self._ensure_folder()
