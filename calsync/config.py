@@ -38,7 +38,7 @@ from calsync.zones import zone_named
 
 DEFAULT_TARGET = "default"
 # Options that name a file, and options that name a web address, whatever the provider: checked here, with their
-# line, because the core uses them too (the state database is named after them).
+# line, because the core uses them too (the state database is named after them, and after ``calendar``).
 PATH_OPTIONS = ("path", "token_file", "client_secrets", "key_file", "ca_bundle")
 URL_OPTIONS = ("url", "api_endpoint", "token_uri")
 # The bounds of every [policy] number: wide enough for any real use, narrow enough that no date overflows.
@@ -124,7 +124,7 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
     base = path.parent
     for key in ("interviews", "templates", "state_dir"):
         if key in data:
-            setattr(config, key, _path(_string(data, key, fail), base, lambda message, k=key: fail(message, (), k)))
+            setattr(config, key, _path(_string(data, key, fail), base, lambda text, k=key: fail(f"{k}: {text}", (), k)))
     config.policy = _policy(data.get("policy", {}), fail)
     targets = data.get("targets", {})
     if not isinstance(targets, dict):
@@ -152,6 +152,12 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
                 if not isinstance(rest[key], str):
                     raise option_fail(f"expected a file name (a string), got {rest[key]!r}")
                 rest[key] = str(_path(rest[key], base, option_fail))
+        if "calendar" in rest and not _one_line_text(rest["calendar"]):
+            raise fail(
+                f"targets.{name}.calendar: expected a calendar name (a string), got {rest['calendar']!r}",
+                table,
+                "calendar",
+            )
         for key in URL_OPTIONS:
             if key in rest:
                 problem = url_problem(rest[key])
@@ -168,6 +174,10 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
             line=found.line if found else None,
         )
     return config
+
+
+def _one_line_text(value: Any) -> bool:
+    return isinstance(value, str) and not any(ord(char) < 32 or ord(char) == 127 for char in value)
 
 
 def _option_fail(fail, name: str, key: str) -> Callable[[str], InputError]:
