@@ -17,7 +17,6 @@ import icalendar
 import pytest
 from filetargets import BASE_INTERVIEW, Workspace, run_cli
 
-from calsync.files import read_regular, remove_stale_temps, temp_name
 from calsync.provider import Target
 
 
@@ -59,6 +58,8 @@ def test_a_fifo_as_the_interview_file_is_refused_without_hanging(tmp_path):
 
 
 def test_reads_stop_at_the_limit(tmp_path):
+    from calsync.files import read_regular
+
     big = tmp_path / "big"
     big.write_bytes(b"x" * 1001)
     with pytest.raises(OSError, match="larger than 1000 bytes"):
@@ -194,6 +195,8 @@ def test_the_next_ics_sync_removes_an_interrupted_runs_temp_files(tmp_path):
 
 
 def test_a_temp_file_of_a_live_run_is_kept(tmp_path):
+    from calsync.files import remove_stale_temps, temp_name
+
     mine = tmp_path / temp_name()  # this process is alive
     mine.write_text("being written")
     old_name = tmp_path / ".calsync-abcdefgh.tmp"  # an older version's name, without a process id
