@@ -87,10 +87,16 @@ def read_regular(path: Path, limit: int) -> bytes:
     :raises UnsafeFile: a FIFO, a device, a socket, or more than ``limit`` bytes.
     :raises OSError: anything else the system says.
     """
+    return read_regular_stat(path, limit)[0]
+
+
+def read_regular_stat(path: Path, limit: int) -> tuple[bytes, os.stat_result]:
+    """:func:`read_regular`, and the status of the file that was read (for an ETag)."""
     _check_regular(os.stat(path), limit)
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        _check_regular(os.fstat(fd), limit)  # the same check on what was opened
+        opened = os.fstat(fd)
+        _check_regular(opened, limit)  # the same check on what was opened
         os.set_blocking(fd, True)
         chunks, total = [], 0
         while total <= limit:
@@ -103,7 +109,7 @@ def read_regular(path: Path, limit: int) -> bytes:
         os.close(fd)
     if total > limit:  # it grew while being read
         raise UnsafeFile(f"is larger than {_size(limit)}: refused")
-    return b"".join(chunks)
+    return b"".join(chunks), opened
 
 
 def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:

@@ -8,11 +8,12 @@ from typing import ClassVar
 
 from calsync import hookimpl
 from calsync.errors import NotFound, PreconditionFailed
-from calsync.provider import Item, Provider, RemoteItem, Written
+from calsync.provider import Fetched, Item, Provider, RemoteItem, Written
 
 
 class MemoryProvider(Provider):
     name = "memory"
+    can_read = True
     #: every store by its ``store`` option, so that a later run (a new provider instance) sees the same items
     stores: ClassVar[dict[str, dict[str, tuple[str, bytes]]]] = {}
 
@@ -31,6 +32,12 @@ class MemoryProvider(Provider):
             raise PreconditionFailed(href)
         self.items[href] = (item.uid, item.ical)
         return Written(href, _etag(item.ical))
+
+    def read(self, href: str) -> Fetched:
+        if href not in self.items or b"X-CALSYNC-MANAGED:1" not in self.items[href][1]:
+            raise NotFound(href)
+        data = self.items[href][1]
+        return Fetched(href, data, _etag(data))
 
     def update(self, href: str, item: Item, etag: str | None) -> Written:
         self._check(href, etag)

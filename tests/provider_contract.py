@@ -109,6 +109,39 @@ class ProviderContract:
         provider.create(item)
         assert set(_listed(provider)) == {item.uid}
 
+    def test_read_gives_back_what_was_written_and_what_the_user_changed(self, provider, edit_on_target):
+        if not provider.can_read:
+            pytest.skip(f"the {provider.name} provider does not implement read()")  # an optional capability
+        (item,) = items(1)
+        w = provider.create(item)
+        fetched = provider.read(w.href)
+        component = _component(fetched.ical)
+        assert str(component.get("UID")) == item.uid
+        assert str(component.get("SUMMARY")) == str(item.component.get("SUMMARY"))
+        assert fetched.href == w.href
+        assert fetched.etag is not None and fetched.etag == _listed(provider)[item.uid].etag
+        edit_on_target(provider, w.href)
+        edited = provider.read(w.href)
+        assert str(_component(edited.ical).get("SUMMARY")) != str(item.component.get("SUMMARY"))
+        assert edited.etag == _listed(provider)[item.uid].etag != fetched.etag
+
+    def test_read_of_a_deleted_item_is_not_found(self, provider):
+        if not provider.can_read:
+            pytest.skip(f"the {provider.name} provider does not implement read()")
+        (item,) = items(1)
+        w = provider.create(item)
+        provider.delete(w.href, w.etag or _listed(provider)[item.uid].etag)
+        with pytest.raises(NotFound):
+            provider.read(w.href)
+
+
+def _component(data: bytes):
+    import icalendar
+
+    calendar = icalendar.Calendar.from_ical(data)
+    (component,) = [sub for sub in calendar.subcomponents if sub.name in ("VEVENT", "VTODO")]
+    return component
+
 
 def _listed(provider) -> dict[str, RemoteItem]:
     return {r.uid: r for r in provider.list_items()}

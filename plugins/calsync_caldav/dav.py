@@ -81,6 +81,14 @@ class Reply:
     def condition(self) -> str | None:
         return self.conditions[0] if self.conditions else None
 
+    @property
+    def body(self) -> bytes:
+        """The answer's body as sent (for a GET of one calendar resource)."""
+        if self.response is None:
+            return b""
+        raw = self.response.raw
+        return raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+
     def results(self, where: str) -> list[PropfindResult]:
         """The ``<response>`` elements of a PROPFIND answer (hrefs as unquoted paths)."""
         return _parsed(where, lambda: self.response.parse_propfind() if self.response is not None else [])

@@ -33,6 +33,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
 from calsync.provider import (
     Action,
+    Fetched,
     Item,
     Outcome,
     Provider,
@@ -74,6 +75,9 @@ def uid_from_name(name: str) -> str | None:
     return f"{match.group('hex')}@calsync" if match and match.group("hex") else None
 
 
+MANAGED_MARK = b"X-CALSYNC-MANAGED:1"
+
+
 class _ItemRefused(ProviderError):
     """The server refused one item (bad data, a component it does not take): reported, the sync goes on."""
 
@@ -85,6 +89,7 @@ class _CalendarGone(Exception):
 class CalDAVProvider(Provider):
     name: ClassVar[str] = "caldav"
     supports_todo: ClassVar[bool] = True
+    can_read: ClassVar[bool] = True
 
     def __init__(self, target: Target) -> None:
         super().__init__(target)
@@ -354,6 +359,18 @@ class CalDAVProvider(Provider):
                     continue
                 href = self._href(calendar, name)
                 yield RemoteItem(uid, href, _strip(member.etag) or etags.get(href))
+
+    def read(self, href: str) -> Fetched:
+        self._check_ours(href)
+        reply = self._request("GET", self._url(href))
+        if reply.status in (404, 410):
+            raise NotFound(href)
+        if reply.status != 200 or reply.response is None:
+            raise ProviderError(f"{self.where}: cannot read {href} (GET answered {reply.status})")
+        data = reply.body
+        if MANAGED_MARK not in data:
+            raise NotFound(href)  # replaced by something that is not calsync's: not ours to read
+        return Fetched(href, data, _strip(reply.header("ETag")) or self._etag(href))
 
     # --- writing ----------------------------------------------------------------------------------------------
 

@@ -154,3 +154,55 @@ def _reminders(component: icalendar.Component, alarm_minutes: int | None) -> dic
             minutes.append(int((-trigger.dt).total_seconds() // 60))
     clamped = sorted({max(0, min(MAX_REMINDER_MINUTES, m)) for m in minutes})
     return {"useDefault": False, "overrides": [{"method": "popup", "minutes": m} for m in clamped[:5]]}
+
+
+def from_event(event: dict[str, Any], uid: str) -> bytes:
+    """An Event resource read back as a VCALENDAR with one VEVENT: what a person can see and change in Google
+    Calendar (summary, description, location, times, status, transparency, popup reminders), for comparing with
+    what calsync pushed."""
+    import icalendar
+
+    component = icalendar.Event()
+    component.add("UID", uid)
+    component.add("X-CALSYNC-MANAGED", "1")
+    for key, name in (("summary", "SUMMARY"), ("description", "DESCRIPTION"), ("location", "LOCATION")):
+        if event.get(key) is not None:
+            component.add(name, str(event[key]))
+    for key, name in (("start", "DTSTART"), ("end", "DTEND")):
+        value = _from_when(event.get(key) or {})
+        if value is not None:
+            component.add(name, value)
+    component.add("STATUS", str(event.get("status", "confirmed")).upper())
+    if event.get("transparency"):
+        component.add("TRANSP", str(event["transparency"]).upper())
+    if event.get("sequence") is not None:
+        component.add("SEQUENCE", int(event["sequence"]))
+    for override in (event.get("reminders") or {}).get("overrides") or []:
+        alarm = icalendar.Alarm()
+        alarm.add("ACTION", "DISPLAY")
+        alarm.add("DESCRIPTION", str(event.get("summary", "")))
+        alarm.add("TRIGGER", -timedelta(minutes=int(override.get("minutes", 0))))
+        component.add_component(alarm)
+    calendar = icalendar.Calendar()
+    calendar.add("PRODID", "-//calsync//google read-back//EN")
+    calendar.add("VERSION", "2.0")
+    calendar.add_component(component)
+    return calendar.to_ical()
+
+
+def _from_when(when: dict[str, Any]) -> date | datetime | None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if when.get("date"):
+        return date.fromisoformat(when["date"])
+    if not when.get("dateTime"):
+        return None
+    value = datetime.fromisoformat(str(when["dateTime"]).replace("Z", "+00:00"))
+    zone = when.get("timeZone")
+    if zone:
+        try:
+            tz = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return value
+        value = value.astimezone(tz) if value.tzinfo is not None else value.replace(tzinfo=tz)
+    return value

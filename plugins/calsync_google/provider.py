@@ -34,6 +34,7 @@ from calsync.provider import (
     Action,
     Create,
     Delete,
+    Fetched,
     Item,
     Outcome,
     Provider,
@@ -44,7 +45,7 @@ from calsync.provider import (
     Written,
 )
 from calsync_google import auth
-from calsync_google.events import MARK_FILTER, is_ours, marked_uid, to_event
+from calsync_google.events import MARK_FILTER, from_event, is_ours, marked_uid, to_event
 
 GOOGLE_ROOT = "https://www.googleapis.com/"
 RETRYABLE_403 = {"rateLimitExceeded", "userRateLimitExceeded"}
@@ -97,6 +98,7 @@ class GoogleProvider(Provider):
     # silently turned into an event.
     supports_todo = False
     create_reconciles = True  # event ids derive from UIDs and outlive deletion: a 409 is reconciled
+    can_read = True
 
     def __init__(self, target: Target) -> None:
         super().__init__(target)
@@ -284,6 +286,19 @@ class GoogleProvider(Provider):
         return str(made["id"])
 
     # --- reading ------------------------------------------------------------------------------------------------
+
+    def read(self, href: str) -> Fetched:
+        cal = self.calendar_id()
+        try:
+            event = self.call(lambda: self.service().events().get(calendarId=cal, eventId=href))
+        except CallFailed as exc:
+            if exc.failure.status in (404, 410):
+                raise NotFound(href) from None
+            raise ProviderError(f"Google Calendar: cannot read event {href}: {exc}") from None
+        uid = marked_uid(event)
+        if uid is None or event.get("status") == "cancelled":
+            raise NotFound(href)  # deleted (Google keeps it, cancelled), or not calsync's
+        return Fetched(href, from_event(event, uid), event.get("etag"))
 
     def list_items(self) -> list[RemoteItem]:
         self.state["listed"] = self.calendar_id()  # a real listing, never the first-sync shortcut

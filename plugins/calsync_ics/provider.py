@@ -13,6 +13,7 @@ from calsync.provider import (
     Action,
     Create,
     Delete,
+    Fetched,
     Item,
     Outcome,
     Provider,
@@ -32,6 +33,7 @@ _OWN_PROPERTIES = ("PRODID", "VERSION", "CALSCALE", FILE_MARK, "X-WR-CALNAME")
 
 class IcsProvider(Provider):
     name = "ics"
+    can_read = True
 
     def __init__(self, target) -> None:
         super().__init__(target)
@@ -90,6 +92,26 @@ class IcsProvider(Provider):
     def list_items(self):
         for uid, component in self._managed(self._load()).items():
             yield RemoteItem(uid, uid, _etag(component))
+
+    def read(self, href: str) -> Fetched:
+        import icalendar
+
+        existing = self._load()
+        component = self._managed(existing).get(href)
+        if component is None:
+            raise NotFound(href)
+        calendar = icalendar.Calendar()
+        calendar.add("PRODID", PRODID)
+        calendar.add("VERSION", "2.0")
+        used = set(_tzids(component))
+        for sub in existing.subcomponents:
+            if sub.name == "VTIMEZONE" and str(sub.get("TZID")) in used:
+                if MANAGED_PROPERTY in sub:  # the file's own mark on calsync's zones is not part of the item
+                    sub = icalendar.Timezone.from_ical(sub.to_ical())
+                    del sub[MANAGED_PROPERTY]
+                calendar.add_component(sub)
+        calendar.add_component(component)
+        return Fetched(href, calendar.to_ical(), _etag(component))
 
     def create(self, item: Item) -> Written:
         return self._single(Create(item.uid, item))

@@ -9,8 +9,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
-from calsync.files import create_exclusive, file_etag, read_regular, remove_stale_temps, write_atomic
-from calsync.provider import MANAGED_PROPERTY, Action, Item, Outcome, Provider, RemoteItem, Written
+from calsync.files import (
+    UnsafeFile,
+    create_exclusive,
+    file_etag,
+    read_regular,
+    read_regular_stat,
+    remove_stale_temps,
+    write_atomic,
+)
+from calsync.provider import MANAGED_PROPERTY, Action, Fetched, Item, Outcome, Provider, RemoteItem, Written
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,200}")
 _MARK = MANAGED_PROPERTY.encode() + b":1"
@@ -28,6 +36,7 @@ def file_name(uid: str) -> str:
 
 class VdirProvider(Provider):
     name = "vdir"
+    can_read = True
 
     def __init__(self, target) -> None:
         super().__init__(target)
@@ -91,6 +100,16 @@ class VdirProvider(Provider):
             return file_etag(self._path(href).stat())
         except FileNotFoundError:
             raise NotFound(href) from None
+
+    def read(self, href: str) -> Fetched:
+        path = self._path(href)
+        try:
+            data, stat = read_regular_stat(path, MAX_ITEM_BYTES)  # a FIFO or a device there is not read
+        except (FileNotFoundError, IsADirectoryError, UnsafeFile):
+            raise NotFound(href) from None
+        if _MARK not in data:
+            raise NotFound(href)  # someone else's file now: not ours to read
+        return Fetched(href, data, file_etag(stat))
 
     def update(self, href: str, item: Item, etag: str | None) -> Written:
         current = self._current_etag(href)
