@@ -68,16 +68,21 @@ def test_reads_stop_at_the_limit(tmp_path):
 
 
 def test_export_into_a_pipe_writes_into_it(tmp_path):
-    """`-o /dev/stdout` or a shell's `>(...)`: a pipe is written into, as any tool would, not replaced."""
+    """`-o` naming a pipe (a shell's `>(...)`, a FIFO): written into, as any tool would, not replaced."""
+    import threading
+
     interviews = tmp_path / "interviews.toml"
     interviews.write_text(BASE_INTERVIEW)
-    done = subprocess.run(
-        [sys.executable, "-m", "calsync", "export", "-f", str(interviews), "-o", "/dev/stdout"],
-        capture_output=True,
-        timeout=120,
-    )
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    done = run_cli("export", "-f", str(interviews), "-o", str(fifo))
+    reader.join(30)
     assert done.returncode == 0, done.stderr
-    assert icalendar.Calendar.from_ical(done.stdout).walk("VEVENT")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert icalendar.Calendar.from_ical(received[0]).walk("VEVENT")
 
 
 # --- symlinks -----------------------------------------------------------------------------------------------------
