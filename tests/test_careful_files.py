@@ -57,6 +57,18 @@ def test_a_fifo_as_the_interview_file_is_refused_without_hanging(tmp_path):
     assert done.returncode == 2 and f"{fifo}: cannot read interview file: is a FIFO" in done.stderr, done.stderr
 
 
+def test_a_fifo_among_the_templates_is_refused_without_hanging(tmp_path):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    os.mkfifo(templates / "check_in.txt")
+    interviews = tmp_path / "interviews.toml"
+    interviews.write_text(BASE_INTERVIEW)
+    config = tmp_path / "config.toml"
+    config.write_text(f'templates = "{templates}"\n')
+    done = run_cli("--config", str(config), "export", "-f", str(interviews))
+    assert done.returncode == 2 and "is a FIFO, not a regular file" in done.stderr, done.stderr
+
+
 def test_reads_stop_at_the_limit(tmp_path):
     from calsync.files import read_regular
 
