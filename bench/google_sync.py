@@ -1,8 +1,16 @@
-"""HTTP requests made by a google target against the local emulator: a first sync of N follow-ups (goal: at most
-3 for 2,000) and a no-change re-sync (goal: 1). Run: .venv/bin/python bench/google_sync.py [N]"""
+"""A google target against the local emulator enforcing Google's per-user quota (600 calls in any minute, every call
+inside a batch counted), on the emulator's clock: minutes pass without waiting.
+
+Runs: a first sync of N follow-ups under the default pacing (goal: zero calls failed to the user, and a time within
+1.1x of the quota's lower bound, N calls at the configured rate); a no-change re-sync (goal: 1 request); and the
+first sync after the state database is lost (goal: one listing adopts the events, no insert, no get).
+
+Run: .venv/bin/python bench/google_sync.py [N]
+"""
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 import time
@@ -15,7 +23,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 def main(count: int = 2000) -> int:
     from factories import many_followups
     from google.oauth2.credentials import Credentials
-    from google_emulator import Emulator
+    from google_emulator import Emulator, ManualClock
 
     from calsync.provider import Target
     from calsync.sync.engine import sync_target
@@ -24,6 +32,10 @@ def main(count: int = 2000) -> int:
 
     emulator = Emulator(page_size=2500)
     emulator.start()
+    clock = ManualClock()
+    emulator.clock = clock
+    GoogleProvider.clock_factory = lambda: clock  # the provider paces and backs off on the emulator's clock
+    quota = emulator.enforce_quota(user_per_minute=600)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             token = Path(tmp) / "google-bench.json"
@@ -36,36 +48,65 @@ def main(count: int = 2000) -> int:
             )
             write_token(token, creds.to_json())
             options = {"api_endpoint": emulator.url, "token_file": str(token), "token_uri": emulator.url + "token"}
-            target = Target("bench", "google", options, state_dir=Path(tmp))
+            target = Target("bench", "google", options, state_dir=Path(tmp) / "state")
             followups = many_followups(count)
 
-            def run(label: str) -> list:
+            def run(label: str) -> dict:
                 emulator.clear_log()
-                started = time.perf_counter()
-                report = sync_target(target, followups, provider=GoogleProvider(target))
-                elapsed = time.perf_counter() - started
+                refused_before = quota.refused
+                started, real = clock.now(), time.perf_counter()
+                provider = GoogleProvider(target)
+                report = sync_target(target, followups, provider=provider)
+                elapsed, real = clock.now() - started, time.perf_counter() - real
                 log = list(emulator.log)
-                writes = [e for e in log if e.batch]
+                batches = [e for e in log if e.batch]
+                calls = sum(e.parts for e in batches) + len(log) - len(batches)
+                subs = [method for e in batches for method, _ in e.sub]
+                result = {
+                    "requests": len(log),
+                    "batches": len(batches),
+                    "calls": calls,
+                    "inserts": subs.count("POST"),
+                    "gets": subs.count("GET"),
+                    "updates": subs.count("PUT"),
+                    "refused": quota.refused - refused_before,
+                    "created": len(report.created),
+                    "updated": len(report.updated),
+                    "conflicts": len(report.conflicts),
+                    "elapsed": elapsed,
+                }
                 print(
-                    f"{label}: {len(log)} HTTP requests "
-                    f"({len(writes)} batch request(s) with {sum(e.parts for e in writes)} calls, "
-                    f"{len(log) - len(writes)} read(s)); created {len(report.created)}, "
-                    f"updated {len(report.updated)}; {elapsed:.2f}s"
+                    f"{label}: {len(log)} HTTP requests ({len(batches)} batches), {calls} calls "
+                    f"({result['inserts']} inserts, {result['gets']} gets, {result['updates']} updates, "
+                    f"{calls - len(subs)} listings); {result['refused']} answered rateLimitExceeded; "
+                    f"created {result['created']}, updated {result['updated']}, conflicts {result['conflicts']}; "
+                    f"{elapsed:.1f} s on the emulator's clock ({real:.1f} s real)"
                 )
-                for entry in log:
-                    kind = f"batch of {entry.parts}" if entry.batch else ",".join(sorted(entry.query))
-                    print(f"    {entry.method} {entry.path} [{kind}]")
-                return log
+                return result
 
+            rate = GoogleProvider(target).calls_per_minute
             first = run(f"first sync of {count}")
-            again = run("no-change re-sync (full listing: the first sync got no token)")
-            third = run("no-change re-sync (incremental, syncToken)")
-            first_writes = len([e for e in first if e.batch])
+            bound = count / rate * 60.0
+            ratio = first["elapsed"] / bound
             print(
-                f"summary: first sync {len(first)} requests ({first_writes} with writes), "
-                f"re-syncs {len(again)} and {len(third)} request(s)"
+                f"    quota lower bound: {count} calls at {rate:g}/min = {bound:.1f} s; "
+                f"took {first['elapsed']:.1f} s = {ratio:.3f}x"
             )
-            return 0 if len(again) == len(third) == 1 and first_writes <= -(-count // 1000) else 1
+            again = run("no-change re-sync")
+            shutil.rmtree(target.state_dir)
+            lost = run("first sync after the state database was lost")
+            again_after = run("no-change re-sync after that")
+            ok = (
+                first["created"] == count
+                and first["refused"] == 0
+                and ratio <= 1.1
+                and again["requests"] == 1
+                and lost["inserts"] == lost["gets"] == 0
+                and lost["created"] == 0
+                and again_after["requests"] == 1
+            )
+            print(f"summary: {'OK' if ok else 'FAILED'}")
+            return 0 if ok else 1
     finally:
         emulator.stop()
 

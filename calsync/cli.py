@@ -86,6 +86,14 @@ class CalsyncGroup(click.Group):
         except UserError as exc:
             error(str(exc))
             ctx.exit(2)
+        except ModuleNotFoundError as exc:
+            from calsync.extras import missing_extra
+
+            message = missing_extra(exc)
+            if message is None:
+                raise
+            error(message)
+            ctx.exit(2)
 
 
 file_option = click.option(
@@ -246,6 +254,17 @@ def plugins_command() -> None:
     from calsync.plugins import describe
 
     click.echo(json.dumps(describe(), indent=2))
+
+
+def _register_capture_commands() -> None:
+    """``init``, ``add``, ``record``, ``done``: the commands that write the interview file."""
+    from calsync.commands import add, init, record
+
+    for module in (init, add, record):
+        module.register(cli)
+
+
+_register_capture_commands()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,6 +11,11 @@ state_dir = "~/.local/state/calsync"  # optional
 send_time = "09:30"
 retries = 2
 
+[me]                                # optional: who signs the drafts
+name = "Alex Doe"
+email = "alex@example.com"
+signature = "Alex Doe\n+1 555 0100"
+
 [targets.phone]
 provider = "caldav"
 url = "https://dav.example.com/"
@@ -33,6 +38,7 @@ from calsync import paths
 from calsync.errors import InputError, UserError
 from calsync.model import Policy
 from calsync.provider import Target
+from calsync.templates import Me
 from calsync.tomlfile import LineIndex, read_toml
 from calsync.zones import zone_named
 
@@ -53,7 +59,8 @@ POLICY_LIMITS = {
     "duration_minutes": 24 * 60,
     "alarm_minutes_before": 7 * 24 * 60,
 }
-_TOP_KEYS = {"timezone", "country", "subdivision", "interviews", "templates", "state_dir", "policy", "targets"}
+_TOP_KEYS = {"timezone", "country", "subdivision", "interviews", "templates", "state_dir", "policy", "targets", "me"}
+_ME_KEYS = ("name", "email", "signature")
 
 
 @dataclass
@@ -67,6 +74,7 @@ class Config:
     state_dir: Path = field(default_factory=paths.state_dir)
     policy: Policy = field(default_factory=Policy)
     targets: dict[str, Target] = field(default_factory=dict)
+    me: Me = field(default_factory=Me)
 
     @property
     def interviews_file(self) -> Path:
@@ -110,12 +118,16 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
 
     for key in data:
         if key not in _TOP_KEYS:
-            raise fail(f"unknown setting {key!r}", (), key)
+            from calsync.suggest import field_hint
+
+            raise fail(f"unknown setting {key!r}{field_hint(key, _TOP_KEYS)}", (), key)
     config = Config(path=path)
     if "timezone" in data:
         zone = _string(data, "timezone", fail)
         if zone_named(zone) is None:
-            raise fail(f"timezone: unknown time zone {zone!r}", (), "timezone")
+            from calsync.suggest import zone_hint
+
+            raise fail(f"timezone: unknown time zone {zone!r}{zone_hint(zone)}", (), "timezone")
         config.timezone = zone
     if "country" in data:
         config.country = _string(data, "country", fail)
@@ -126,6 +138,7 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
         if key in data:
             setattr(config, key, _path(_string(data, key, fail), base, lambda text, k=key: fail(f"{k}: {text}", (), k)))
     config.policy = _policy(data.get("policy", {}), fail)
+    config.me = _me(data.get("me", {}), fail)
     targets = data.get("targets", {})
     if not isinstance(targets, dict):
         raise fail("targets: expected tables [targets.NAME]", (), "targets")
@@ -210,8 +223,10 @@ def _policy(raw: Any, fail) -> Policy:
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:
-            names = ", ".join(sorted(known))
-            raise fail(f"policy.{key}: unknown setting (known: {names})", ("policy",), key)
+            from calsync.suggest import field_hint
+
+            hint = field_hint(key, known) or f" (known: {', '.join(sorted(known))})"
+            raise fail(f"policy.{key}: unknown setting{hint}", ("policy",), key)
         if key == "send_time":
             values[key] = _clock(value, fail)
             continue
@@ -220,6 +235,17 @@ def _policy(raw: Any, fail) -> Policy:
             raise fail(f"policy.{key}: expected a whole number from 0 to {high}, got {value!r}", ("policy",), key)
         values[key] = value
     return Policy(**values)
+
+
+def _me(raw: Any, fail) -> Me:
+    if not isinstance(raw, dict):
+        raise fail("me: expected a table [me] (name, email, signature)", (), "me")
+    for key, value in raw.items():
+        if key not in _ME_KEYS:
+            raise fail(f"me.{key}: unknown setting (known: {', '.join(_ME_KEYS)})", ("me",), key)
+        if not isinstance(value, str):
+            raise fail(f"me.{key}: expected a string, got {value!r}", ("me",), key)
+    return Me(**{key: value.strip() or None for key, value in raw.items()})
 
 
 def _clock(value: Any, fail) -> time:

@@ -52,6 +52,11 @@ class ProviderError(UserError):
     """A target refused or failed an operation in a way the user must act on (credentials, URL, network)."""
 
 
+class WritesRefused(ProviderError):
+    """The target refuses every write for now (a usage limit): the sync stops, and the actions that got no
+    Outcome were not made, so the engine forgets the updates it was about to send."""
+
+
 class PreconditionFailed(CalsyncError):
     """A conditional write found the item not as expected: it exists already (create), or its ETag changed
     (update, delete) because someone else edited it. The sync engine keeps the other side's version."""

@@ -40,7 +40,7 @@ MIN_YEAR = 1900
 MAX_YEAR = 2200
 
 _INTERVIEWER_KEYS = {"name", "email", "phone", "primary", "timezone", "title", "notes"}
-_EVENT_KEYS = {"date", "kind", "decision_by", "note", "notes"}
+_EVENT_KEYS = {"date", "kind", "decision_by", "note", "notes", "followup", "to"}
 
 
 def load_interviews(
@@ -50,7 +50,12 @@ def load_interviews(
     default_subdivision: str | None = None,
 ) -> list[Interview]:
     """Read and validate the interview file at ``path``."""
-    data, lines = read_toml(path, "interview file")
+    try:
+        data, lines = read_toml(path, "interview file")
+    except InputError as exc:  # `start = 2026-12-01 10:00`: say what to write
+        from calsync.tomlfile import explained
+
+        raise explained(exc) from None
     return parse_interviews(data, lines, path, default_timezone, default_country, default_subdivision)
 
 
@@ -96,9 +101,12 @@ class _Reader:
         return InputError(f"{who}{field}{message}", self.path, self.lines.line(self.where, key))
 
     def check_keys(self, allowed: set[str]) -> None:
+        from calsync.suggest import field_hint
+
         for key in self.table:
             if key not in allowed:
-                raise self.error(key, f"unknown field (known: {', '.join(sorted(allowed))})")
+                hint = field_hint(key, allowed) or f" (known: {', '.join(sorted(allowed))})"
+                raise self.error(key, f"unknown field{hint}")
 
     def get(self, key: str, kind: type | tuple[type, ...], what: str, required: bool = False) -> Any:
         if key not in self.table:
@@ -121,10 +129,10 @@ class _Reader:
         name = self.text(key) or default
         zone = zone_named(name)
         if zone is None:
-            raise self.error(
-                key if key in self.table else None,
-                f"unknown time zone {name!r} (an IANA name such as 'America/Chicago')",
-            )
+            from calsync.suggest import zone_hint
+
+            hint = zone_hint(name) or " (an IANA name such as 'America/Chicago')"
+            raise self.error(key if key in self.table else None, f"unknown time zone {name!r}{hint}")
         return zone
 
     def day(self, key: str, required: bool = False) -> date | None:
@@ -140,6 +148,9 @@ class _Reader:
 
     def wall_time(self, key: str, required: bool = False) -> datetime | None:
         """A local date-time (``2026-11-20T14:00:00``), or an offset one converted to wall time later."""
+        day = self.table.get(key)
+        if isinstance(day, date) and not isinstance(day, datetime):
+            raise self.error(key, f"a date-time is needed, not a date: write {key} = {day}T14:00:00 (the real time)")
         value = self.get(key, (datetime, str), "a date-time such as 2026-11-20T14:00:00", required)
         if isinstance(value, str):
             try:
@@ -227,17 +238,24 @@ def _holiday_calendar(reader: _Reader, default_country, default_subdivision) -> 
     from calsync.businessdays import calendar_for
 
     country = reader.text("country") or default_country
-    subdivision = reader.text("subdivision") or default_subdivision
+    # The config's subdivision belongs to the config's country: a US interview must not get a German state.
+    same_country = (country or "").upper() == (default_country or "").upper()
+    subdivision = reader.text("subdivision") or (default_subdivision if same_country else None)
     if country is None:
         if "subdivision" in reader.table:
             raise reader.error("subdivision", "a subdivision needs a country")
+        if default_subdivision:
+            raise reader.error(None, "subdivision: the config's subdivision needs the config's country")
         return None, None
     for key, checked in (("country", None), ("subdivision", subdivision)):
         try:
             calendar_for(country, checked)
         except UserError:
+            from calsync.suggest import country_hint, known_country
+
             which = f"country {country!r}" + (f" subdivision {checked!r}" if checked else "")
-            message = f"no public-holiday calendar for {which}"
+            hint = country_hint(country) if not known_country(country) else ""
+            message = f"no public-holiday calendar for {which}{hint}"
             if key in reader.table:
                 raise reader.error(key, message) from None
             raise reader.error(None, f"{key}: {message} (the config's default)") from None

@@ -231,6 +231,24 @@ _STEMS = frozenset(
 
 
 @dataclass(frozen=True)
+class Me:
+    """The user, from the config's ``[me]``: who signs the drafts."""
+
+    name: str | None = None
+    email: str | None = None
+    signature: str | None = None
+
+    @property
+    def signoff(self) -> str:
+        """What ends every draft: the name, then the signature lines (which may repeat the name: said once)."""
+        lines = [self.name] if self.name else []
+        for line in (self.signature or "").strip().splitlines():
+            if line.strip() != (self.name or "").strip():
+                lines.append(line.rstrip())
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
 class Template:
     """One parsed template file: headers (None: not given) and body parts."""
 

@@ -150,3 +150,49 @@ def read_toml(path: Path, what: str) -> tuple[dict[str, Any], LineIndex]:
     except ValueError as exc:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
         raise InputError(f"invalid TOML: {str(exc).splitlines()[0]}", path) from None
     return data, LineIndex(text)
+
+
+# A value TOML 1.0 (and so tomllib) does not take, though people write it: a date-time without seconds
+# (``2026-12-01 10:00``, ``2026-12-01T10:00``, ``2026-12-01 9:00``), or a time alone.
+_SHORT_DATE_TIME = re.compile(
+    r"""^\s*(?P<key>"[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=\s*(?P<day>\d{4}-\d{2}-\d{2})?[T ]?\s*"""
+    r"""(?P<h>\d{1,2}):(?P<m>\d{2})(?!:\d)(?P<offset>Z|[+-]\d{2}:\d{2})?\s*(?:#.*)?$""",
+    re.I | re.ASCII,
+)
+
+
+def date_time_hint(text: str, line: int | None) -> str | None:
+    """What to write instead, when line ``line`` of ``text`` holds a date-time without seconds or a bare time."""
+    lines = text.splitlines()
+    if line is None or not 0 < line <= len(lines):
+        return None
+    found = _SHORT_DATE_TIME.match(lines[line - 1])
+    if not found:
+        return None
+    key = found["key"].strip("\"'")
+    clock = f"{int(found['h']):02d}:{found['m']}:00{found['offset'] or ''}"
+    if found["day"] is None:
+        return f"{key}: a time needs its date, with seconds: write {key} = 2026-12-01T{clock} (the real date)"
+    return f"{key}: TOML needs the seconds in a date-time: write {key} = {found['day']}T{clock}"
+
+
+def explained(error: InputError) -> InputError:
+    """``error`` with what to write instead when it is a TOML syntax error on a date-time without seconds."""
+    if not error.message.startswith("invalid TOML") or error.path is None:
+        return error
+    try:
+        text = error.path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return error
+    hint = date_time_hint(text, error.line)
+    return InputError(hint, error.path, error.line) if hint else error
+
+
+def syntax_error(exc: tomllib.TOMLDecodeError, text: str, path: Path) -> InputError:
+    """A TOML syntax error in ``text`` (read from ``path``) as one line with where, and what to write when it is a
+    date-time without seconds."""
+    message = str(exc)
+    position = _TOML_POSITION.search(message)
+    line = int(position.group(1)) if position else None
+    hint = date_time_hint(text, line)
+    return InputError(hint or f"invalid TOML: {_TOML_POSITION.sub('', message).strip()}", path, line)

@@ -5,6 +5,21 @@ OAuth ``/token`` endpoint, on 127.0.0.1. Request bodies are validated against th
 discovery document bundled with google-api-python-client, as Google would: unknown fields, wrong types, a missing
 start or end, a bad client-chosen id are 400s. ETags and If-Match (412), duplicate ids (409), deleted events that keep
 their id (status "cancelled"), sync tokens (410 once invalidated), paging, fault injection and a request log.
+
+Modes that reproduce what real accounts do, switchable per test (all on the emulator's ``clock``, which a test can
+replace with a :class:`ManualClock` that the provider shares, so minutes pass without waiting):
+
+* :meth:`Emulator.enforce_quota`: a sliding per-user limit (every call, batched or not) and a per-calendar write
+  rate; calls beyond them answer 403 ``rateLimitExceeded``.
+* :meth:`Emulator.lock_writes_after`: after N more writes, writes to the calendar answer 403 ``quotaExceeded``
+  ("Calendar usage limits exceeded") for a while.
+* ``refuse_restore``: an update that would bring back a deleted event answers 403.
+* :meth:`Emulator.purge`: a deleted event disappears (get 404) while its id stays taken (insert 409).
+* :meth:`Emulator.drift_etags`: new ETags without a change of content (Google's spurious 412s).
+* ``strict_ids``: an insert carrying both ``id`` and ``iCalUID`` is a 400.
+* ``bare_deleted``: listings give deleted events with their id, ETag and status only (all Google guarantees).
+* The OAuth ``/auth`` endpoint consents at once and redirects with a code; the code grant carries a refresh token
+  only at a client's first consent, or when ``prompt=consent`` was asked, as Google does.
 """
 
 from __future__ import annotations
@@ -122,6 +137,46 @@ class Calendar:
     primary: bool = False
     time_zone: str = "UTC"
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    purged: set[str] = field(default_factory=set)  # ids of purged events: gone, yet taken
+    writes: deque[float] = field(default_factory=deque)  # times of recent writes, for the per-calendar rate
+    lock_countdown: int | None = None  # writes left before a usage-limit lockout
+    locked_until: float = float("-inf")
+    lock_seconds: float = 0.0
+
+
+class _SystemClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
+
+
+class ManualClock:
+    """A clock that moves only when someone sleeps on it: the emulator and the provider under test share one."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.time = start
+        self.slept = 0.0
+
+    def now(self) -> float:
+        return self.time
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.time += seconds
+            self.slept += seconds
+
+
+@dataclass
+class Quota:
+    """Google's per-user rate (calls per sliding minute) and a per-calendar write rate (writes per window)."""
+
+    user_per_minute: int = 600
+    calendar_writes: int | None = None
+    calendar_window: float = 60.0
+    calls: deque[float] = field(default_factory=deque)
+    refused: int = 0  # calls answered 403 rateLimitExceeded
 
 
 @dataclass
@@ -132,6 +187,7 @@ class Logged:
     batch: bool = False
     parts: int = 0
     sub: list[tuple[str, str]] = field(default_factory=list)
+    at: float = 0.0  # on the emulator's clock
 
 
 @dataclass
@@ -169,6 +225,14 @@ class Emulator:
         self.api_misbehaviour: str | None = None
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
+        self.clock: Any = None
+        self.quota: Quota | None = None
+        self.refuse_restore = False
+        self.strict_ids = False
+        self.bare_deleted = False
+        self.auth_requests: list[dict[str, str]] = []
+        self.codes: dict[str, dict[str, str]] = {}
+        self.consented: set[str] = set()
         self.reset()
 
     # --- control, for tests -----------------------------------------------------------------------------------
@@ -183,6 +247,14 @@ class Emulator:
             self.access_tokens = {"test-access-token"}
             self.refresh_tokens = {"test-refresh-token": "test-client"}
             self.page_size = self.default_page_size
+            self.clock = _SystemClock()
+            self.quota = None
+            self.refuse_restore = False
+            self.strict_ids = False
+            self.bare_deleted = False
+            self.auth_requests.clear()
+            self.codes.clear()
+            self.consented.clear()
             self.token_misbehaviour = None
             self.api_misbehaviour = None
 
@@ -215,6 +287,38 @@ class Emulator:
     def user_insert(self, calendar: str, body: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             return self.insert_event(self._calendar(calendar), dict(body))
+
+    def enforce_quota(
+        self, *, user_per_minute: int = 600, calendar_writes: int | None = None, calendar_window: float = 60.0
+    ) -> Quota:
+        """Answer 403 rateLimitExceeded beyond ``user_per_minute`` calls in any 60 s (every call counts, also each
+        one inside a batch), or beyond ``calendar_writes`` writes to one calendar in any ``calendar_window`` s."""
+        with self.lock:
+            self.quota = Quota(user_per_minute, calendar_writes, calendar_window)
+            return self.quota
+
+    def lock_writes_after(self, writes: int, *, calendar: str = "primary", seconds: float = 3 * 3600.0) -> None:
+        """After ``writes`` more writes, the calendar refuses writes with 403 quotaExceeded for ``seconds``."""
+        with self.lock:
+            cal = self._calendar(calendar)
+            cal.lock_countdown = writes if writes > 0 else None
+            cal.lock_seconds = seconds
+            if writes <= 0:
+                cal.locked_until = self.clock.now() + seconds
+
+    def purge(self, calendar: str, event_id: str) -> None:
+        """The event is gone for good (get: 404), but Google keeps its id taken (insert: 409)."""
+        with self.lock:
+            cal = self._calendar(calendar)
+            del cal.events[event_id]
+            cal.purged.add(event_id)
+
+    def drift_etags(self, calendar: str = "primary", ids: list[str] | None = None) -> None:
+        """New ETags with the content unchanged, as Google sometimes hands out."""
+        with self.lock:
+            cal = self._calendar(calendar)
+            for event_id in ids if ids is not None else list(cal.events):
+                self._touch(cal.events[event_id], bump=False)
 
     def user_delete(self, calendar: str, event_id: str) -> None:
         with self.lock:
@@ -292,8 +396,10 @@ class Emulator:
         if event_id is not None:
             if not ID_RE.fullmatch(event_id):
                 raise _bad("Invalid resource id value.", "invalid")
-            if event_id in cal.events:
+            if event_id in cal.events or event_id in cal.purged:
                 raise ApiError(409, "duplicate", "The requested identifier already exists.")
+            if self.strict_ids and body.get("iCalUID") and not imported:
+                raise _bad("Specify either id or iCalUID, not both.", "invalid")
         else:
             event_id = uuid.uuid4().hex
         event = {k: v for k, v in body.items() if k not in READ_ONLY_EVENT or (imported and k == "iCalUID")}
@@ -318,6 +424,8 @@ class Emulator:
         current = self._existing(cal, event_id)
         self._check_etag(current, if_match)
         self._validate_event(body)
+        if self.refuse_restore and current["status"] == "cancelled" and body.get("status") != "cancelled":
+            raise ApiError(403, "forbidden", "Forbidden")
         if body.get("id") not in (None, event_id):
             raise _bad("The id cannot be changed.", "invalid")
         if body.get("sequence") is not None and int(body["sequence"]) < int(current.get("sequence", 0)):
@@ -351,9 +459,15 @@ class Emulator:
         current["status"] = "cancelled"
         self._touch(current, bump=False)
 
+    def _listed(self, event: dict[str, Any]) -> dict[str, Any]:
+        if self.bare_deleted and event["status"] == "cancelled":
+            # Google: "deleted events are only guaranteed to have the id field populated".
+            return {"kind": "calendar#event", "id": event["id"], "etag": event["etag"], "status": "cancelled"}
+        return _public(event)
+
     def _existing(self, cal: Calendar, event_id: str) -> dict[str, Any]:
         try:
-            return cal.events[event_id]
+            return cal.events[event_id]  # a purged id is not there: 404
         except KeyError:
             raise ApiError(404, "notFound", "Not Found") from None
 
@@ -405,7 +519,7 @@ class Emulator:
             "kind": "calendar#events",
             "summary": cal.summary,
             "timeZone": cal.time_zone,
-            "items": [_public(e) for e in page],
+            "items": [self._listed(e) for e in page],
         }
         if offset + max_results < len(chosen):
             state = {"since": since, "upto": upto, "offset": offset + max_results}
@@ -420,61 +534,101 @@ class Emulator:
         """One API call: (status, headers, JSON body or None)."""
         with self.lock:
             self._authorize(headers)
-            data = None
-            if body:
-                try:
-                    data = json.loads(body)
-                except ValueError:
-                    raise _bad("Invalid JSON payload received.", "parseError") from None
             parts = [unquote(p) for p in path.strip("/").split("/")]
-            if parts[:2] != ["calendar", "v3"]:
-                raise ApiError(404, "notFound", "Not Found")
-            rest = parts[2:]
-            if_match = headers.get("If-Match")
-            if rest == ["users", "me", "calendarList"] and method == "GET":
-                items = [
-                    {
-                        "kind": "calendar#calendarListEntry",
-                        "id": c.id,
-                        "summary": c.summary,
-                        "accessRole": "owner",
-                        "primary": c.primary,
-                        "timeZone": c.time_zone,
-                    }
-                    for c in self.calendars.values()
-                ]
-                return 200, {}, {"kind": "calendar#calendarList", "items": items}
-            if rest == ["calendars"] and method == "POST":
-                self.validator.check(data, "Calendar")
-                if not (data or {}).get("summary"):
-                    raise _bad("Missing summary.", "required")
-                cal_id = f"{uuid.uuid4().hex}@group.calendar.google.com"
-                cal = Calendar(cal_id, data["summary"], time_zone=data.get("timeZone") or "UTC")
-                self.calendars[cal_id] = cal
-                return 200, {}, {"kind": "calendar#calendar", "id": cal_id, "summary": cal.summary}
-            if len(rest) == 2 and rest[0] == "calendars" and method == "GET":
-                cal = self._calendar(rest[1])
-                return 200, {}, {"kind": "calendar#calendar", "id": cal.id, "summary": cal.summary}
-            if len(rest) >= 3 and rest[0] == "calendars" and rest[2] == "events":
-                cal = self._calendar(rest[1])
-                if len(rest) == 3 and method == "GET":
-                    return 200, {}, self.list_events(cal, query)
-                if len(rest) == 3 and method == "POST":
-                    return 200, {}, _public(self.insert_event(cal, data))
-                if rest[3:] == ["import"] and method == "POST":
-                    return 200, {}, _public(self._import(cal, data))
-                if len(rest) == 4:
-                    event_id = rest[3]
-                    if method == "GET":
-                        return 200, {}, _public(self._existing(cal, event_id))
-                    if method == "PUT":
-                        return 200, {}, _public(self.replace_event(cal, event_id, data, if_match))
-                    if method == "PATCH":
-                        return 200, {}, _public(self.patch_event(cal, event_id, data, if_match))
-                    if method == "DELETE":
-                        self.delete_event(cal, event_id, if_match)
-                        return 204, {}, None
-            raise ApiError(404, "notFound", f"No such method: {method} {path}")
+            writing = method != "GET" and len(parts) >= 5 and parts[2] == "calendars" and parts[4] == "events"
+            cal = self._calendar(parts[3]) if writing else None
+            self._admit(cal)
+            answer = self._route(method, path, query, headers, body)
+            if cal is not None:
+                self._wrote(cal)
+            return answer
+
+    def _admit(self, cal: Calendar | None) -> None:
+        """Quotas: the per-user rate for every call; for writes the calendar's rate and its usage-limit lockout."""
+        now = self.clock.now()
+        if cal is not None and now < cal.locked_until:
+            raise ApiError(403, "quotaExceeded", "Calendar usage limits exceeded.")
+        quota = self.quota
+        if quota is None:
+            return
+        while quota.calls and quota.calls[0] <= now - 60.0:
+            quota.calls.popleft()
+        if len(quota.calls) >= quota.user_per_minute:
+            quota.refused += 1
+            raise ApiError(403, "rateLimitExceeded", "Rate Limit Exceeded")
+        if cal is not None and quota.calendar_writes is not None:
+            while cal.writes and cal.writes[0] <= now - quota.calendar_window:
+                cal.writes.popleft()
+            if len(cal.writes) >= quota.calendar_writes:
+                quota.refused += 1
+                raise ApiError(403, "rateLimitExceeded", "Rate Limit Exceeded")
+        quota.calls.append(now)
+
+    def _wrote(self, cal: Calendar) -> None:
+        now = self.clock.now()
+        cal.writes.append(now)
+        if cal.lock_countdown is not None:
+            cal.lock_countdown -= 1
+            if cal.lock_countdown <= 0:
+                cal.lock_countdown = None
+                cal.locked_until = now + cal.lock_seconds
+
+    def _route(self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes) -> tuple:
+        data = None
+        if body:
+            try:
+                data = json.loads(body)
+            except ValueError:
+                raise _bad("Invalid JSON payload received.", "parseError") from None
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        if parts[:2] != ["calendar", "v3"]:
+            raise ApiError(404, "notFound", "Not Found")
+        rest = parts[2:]
+        if_match = headers.get("If-Match")
+        if rest == ["users", "me", "calendarList"] and method == "GET":
+            items = [
+                {
+                    "kind": "calendar#calendarListEntry",
+                    "id": c.id,
+                    "summary": c.summary,
+                    "accessRole": "owner",
+                    "primary": c.primary,
+                    "timeZone": c.time_zone,
+                }
+                for c in self.calendars.values()
+            ]
+            return 200, {}, {"kind": "calendar#calendarList", "items": items}
+        if rest == ["calendars"] and method == "POST":
+            self.validator.check(data, "Calendar")
+            if not (data or {}).get("summary"):
+                raise _bad("Missing summary.", "required")
+            cal_id = f"{uuid.uuid4().hex}@group.calendar.google.com"
+            cal = Calendar(cal_id, data["summary"], time_zone=data.get("timeZone") or "UTC")
+            self.calendars[cal_id] = cal
+            return 200, {}, {"kind": "calendar#calendar", "id": cal_id, "summary": cal.summary}
+        if len(rest) == 2 and rest[0] == "calendars" and method == "GET":
+            cal = self._calendar(rest[1])
+            return 200, {}, {"kind": "calendar#calendar", "id": cal.id, "summary": cal.summary}
+        if len(rest) >= 3 and rest[0] == "calendars" and rest[2] == "events":
+            cal = self._calendar(rest[1])
+            if len(rest) == 3 and method == "GET":
+                return 200, {}, self.list_events(cal, query)
+            if len(rest) == 3 and method == "POST":
+                return 200, {}, _public(self.insert_event(cal, data))
+            if rest[3:] == ["import"] and method == "POST":
+                return 200, {}, _public(self._import(cal, data))
+            if len(rest) == 4:
+                event_id = rest[3]
+                if method == "GET":
+                    return 200, {}, _public(self._existing(cal, event_id))
+                if method == "PUT":
+                    return 200, {}, _public(self.replace_event(cal, event_id, data, if_match))
+                if method == "PATCH":
+                    return 200, {}, _public(self.patch_event(cal, event_id, data, if_match))
+                if method == "DELETE":
+                    self.delete_event(cal, event_id, if_match)
+                    return 204, {}, None
+        raise ApiError(404, "notFound", f"No such method: {method} {path}")
 
     def _import(self, cal: Calendar, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict) or not data.get("iCalUID"):
@@ -491,11 +645,35 @@ class Emulator:
         if not value.startswith("Bearer ") or value[7:] not in self.access_tokens:
             raise ApiError(401, "authError", "Request had invalid authentication credentials.")
 
+    def authorize(self, query: dict[str, str]) -> str:
+        """The consent page, consenting at once: the URL to redirect the browser to, with a code."""
+        with self.lock:
+            self.auth_requests.append(query)
+            code = uuid.uuid4().hex
+            self.codes[code] = query
+            sep = "&" if "?" in query["redirect_uri"] else "?"
+            return f"{query['redirect_uri']}{sep}code={code}&state={query.get('state', '')}&scope={query['scope']}"
+
     def token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        """The OAuth token endpoint: refresh_token and JWT-bearer (service account) grants."""
+        """The OAuth token endpoint: authorization code, refresh_token and JWT-bearer (service account) grants."""
         with self.lock:
             self.token_requests.append(form)
             grant = form.get("grant_type")
+            if grant == "authorization_code":
+                asked = self.codes.pop(form.get("code", ""), None)
+                if asked is None:
+                    return 400, {"error": "invalid_grant", "error_description": "Malformed auth code."}
+                client = asked.get("client_id", "")
+                access = f"ya29.{uuid.uuid4().hex}"
+                self.access_tokens.add(access)
+                answer = {"access_token": access, "expires_in": 3599, "token_type": "Bearer", "scope": asked["scope"]}
+                # Google: a refresh token at the first consent only, unless consent is asked for again.
+                if client not in self.consented or asked.get("prompt") == "consent":
+                    refresh = f"1//{uuid.uuid4().hex}"
+                    self.refresh_tokens[refresh] = client
+                    answer["refresh_token"] = refresh
+                    self.consented.add(client)
+                return 200, answer
             if grant == "refresh_token":
                 if form.get("refresh_token") not in self.refresh_tokens:
                     return 400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
@@ -574,10 +752,14 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         is_batch = split.path.rstrip("/") == "/batch/calendar/v3"
-        entry = Logged(self.command, unquote(split.path), query, batch=is_batch)
-        if split.path != "/token":
+        entry = Logged(self.command, unquote(split.path), query, batch=is_batch, at=emu.clock.now())
+        if split.path not in ("/token", "/auth"):
             with emu.lock:
                 emu.log.append(entry)
+        if split.path == "/auth" and self.command == "GET":
+            location = emu.authorize({k: v[-1] for k, v in query.items()})
+            self._reply(302, {"Location": location}, b"")
+            return
         fault = emu.take_fault("request") if split.path != "/token" else None
         if fault is not None and fault.kind == "drop":
             self.close_connection = True

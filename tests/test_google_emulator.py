@@ -179,3 +179,92 @@ def test_faults_and_auth(service, google_emulator):
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert resp.status == 400 and json.loads(content)["error"] == "invalid_grant"
+
+
+# --- the modes that reproduce real accounts ------------------------------------------------------------------------
+
+
+def reason(call) -> tuple[int, str]:
+    with pytest.raises(HttpError) as info:
+        call.execute()
+    return info.value.status_code, json.loads(info.value.content)["error"]["errors"][0]["reason"]
+
+
+def test_quota_slides_per_user_and_per_calendar_on_the_clock(service, google_emulator):
+    clock = google_emulator.clock
+    quota = google_emulator.enforce_quota(user_per_minute=5, calendar_writes=2, calendar_window=10.0)
+    events = service.events()
+    events.insert(calendarId="primary", body=body()).execute()
+    events.insert(calendarId="primary", body=body()).execute()
+    assert reason(events.insert(calendarId="primary", body=body())) == (403, "rateLimitExceeded")  # the calendar
+    events.list(calendarId="primary").execute()  # reads are not writes
+    clock.sleep(10.0)
+    events.insert(calendarId="primary", body=body()).execute()
+    events.list(calendarId="primary").execute()
+    assert reason(events.list(calendarId="primary")) == (403, "rateLimitExceeded")  # 5 calls in a minute: the user
+    assert quota.refused == 2
+    clock.sleep(50.0)  # the first calls slide out of the minute
+    events.list(calendarId="primary").execute()
+
+
+def test_batch_calls_count_one_by_one_against_the_quota(google_emulator, service):
+    google_emulator.enforce_quota(user_per_minute=3)
+    answers = {}
+    batch = BatchHttpRequest(
+        callback=lambda rid, resp, exc: answers.__setitem__(rid, exc),
+        batch_uri=google_emulator.url + "batch/calendar/v3",
+    )
+    for n in range(5):
+        batch.add(service.events().insert(calendarId="primary", body=body()), request_id=str(n))
+    batch.execute()
+    refused = [rid for rid, exc in answers.items() if exc is not None]
+    assert sorted(refused) == ["3", "4"] and all(answers[r].status_code == 403 for r in refused)
+
+
+def test_usage_limit_lockout_refuses_writes_for_a_while(service, google_emulator):
+    google_emulator.lock_writes_after(1, seconds=60.0)
+    events = service.events()
+    events.insert(calendarId="primary", body=body()).execute()
+    status_code, why = reason(events.insert(calendarId="primary", body=body()))
+    assert (status_code, why) == (403, "quotaExceeded")
+    events.list(calendarId="primary").execute()  # still readable
+    google_emulator.clock.sleep(61.0)
+    events.insert(calendarId="primary", body=body()).execute()
+
+
+def test_tombstones_restore_refused_and_purge(service, google_emulator):
+    events = service.events()
+    made = events.insert(calendarId="primary", body=body(id="abcde12345")).execute()
+    google_emulator.user_delete("primary", made["id"])
+    google_emulator.refuse_restore = True
+    assert reason(events.update(calendarId="primary", eventId=made["id"], body=body())) == (403, "forbidden")
+    events.update(calendarId="primary", eventId=made["id"], body=body(status="cancelled")).execute()  # still deleted
+    google_emulator.purge("primary", made["id"])
+    assert status(events.get(calendarId="primary", eventId=made["id"])) == 404
+    assert status(events.insert(calendarId="primary", body=body(id="abcde12345"))) == 409
+    listed = events.list(calendarId="primary", showDeleted=True).execute()["items"]
+    assert listed == []
+
+
+def test_etag_drift_and_strict_ids(service, google_emulator):
+    events = service.events()
+    made = events.insert(calendarId="primary", body=body(id="fghij67890", iCalUID="x@example")).execute()
+    google_emulator.drift_etags()
+    now = events.get(calendarId="primary", eventId=made["id"]).execute()
+    assert now["etag"] != made["etag"] and now["summary"] == made["summary"] and now["sequence"] == made["sequence"]
+    google_emulator.strict_ids = True
+    assert status(events.insert(calendarId="primary", body=body(id="klmno12345", iCalUID="y@example"))) == 400
+    events.insert(calendarId="primary", body=body(id="klmno12345")).execute()
+
+
+def test_code_grant_gives_a_refresh_token_at_first_consent_or_when_consent_is_asked(google_emulator):
+    from urllib.parse import parse_qs, urlsplit
+
+    def grant(**extra):
+        query = {"client_id": "c1", "redirect_uri": "http://localhost:1/", "scope": "s", "state": "st", **extra}
+        code = parse_qs(urlsplit(google_emulator.authorize(query)).query)["code"][0]
+        return google_emulator.token({"grant_type": "authorization_code", "code": code})[1]
+
+    assert "refresh_token" in grant()
+    assert "refresh_token" not in grant()  # Google: only the first consent carries one
+    assert "refresh_token" in grant(prompt="consent")

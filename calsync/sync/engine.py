@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from calsync.errors import NotFound, PreconditionFailed, UserError
+from calsync.errors import NotFound, PreconditionFailed, UserError, WritesRefused
 from calsync.model import FollowUp, Policy
 from calsync.provider import Create, Delete, Item, Outcome, Provider, RemoteItem, Target, Update
 from calsync.sync.diff import AdoptEtag, Conflict, Desired, Forget, MarkGone, SettleIntent, diff
@@ -140,9 +140,19 @@ def _sync(target, provider: Provider, db: StateDB, desired, dry_run, force, canc
     db.record_intents(
         [_row_for(action.uid, action.item, desired, state) for action in plan.actions if isinstance(action, Update)]
     )
-    for outcome in provider.apply(plan.actions):
-        _record(db, state, desired, outcome, report)
-    db.set_provider_state(provider.state)
+    recorded: set[str] = set()
+    try:
+        for outcome in provider.apply(plan.actions):
+            _record(db, state, desired, outcome, report)
+            recorded.add(outcome.action.uid)
+    except WritesRefused:
+        # Not sent: an intent left behind would make a later edit by the user pass for this update.
+        for action in plan.actions:
+            if isinstance(action, Update) and action.uid not in recorded:
+                db.drop_intent(action.uid)
+        raise
+    finally:
+        db.set_provider_state(provider.state)  # what the provider learnt is kept even when the target stops it
     _refresh_token(provider, db, bool(plan.actions), scan.token)
     return report
 
@@ -201,6 +211,9 @@ def _record(db: StateDB, state: dict[str, StateRow], desired: dict[str, Desired]
     if isinstance(error, NotFound):
         if uid in state:
             db.put(dataclasses.replace(state[uid], gone=True))
+        elif isinstance(action, Create):
+            # Never recorded, and found deleted there (a lost state): the user's deletion is remembered, so it sticks.
+            db.put(dataclasses.replace(_row_for(uid, action.item, desired, state), href=error.href, gone=True))
         report.notes.append(f"{uid}: gone from the target")
         return
     if error is not None:

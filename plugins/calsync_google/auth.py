@@ -18,7 +18,28 @@ from calsync.errors import ProviderError
 if TYPE_CHECKING:
     from calsync.provider import Target
 
-SCOPES = ["https://www.googleapis.com/auth/calendar"]
+_SCOPE = "https://www.googleapis.com/auth/"
+#: Events on calendars this app created, and the calendars themselves (create one): for ``create = true``.
+APP_CREATED = _SCOPE + "calendar.app.created"
+#: Read the calendar list: to find a calendar given by name (never to change it).
+CALENDAR_LIST_READONLY = _SCOPE + "calendar.calendarlist.readonly"
+#: Events on calendars the user owns: for "primary", a calendar id, or a calendar the user made.
+EVENTS_OWNED = _SCOPE + "calendar.events.owned"
+
+
+def scopes(target: Target) -> list[str]:
+    """The narrowest scopes that let calsync do this target's job (see docs/providers/google.md).
+
+    With ``create = true`` calsync makes the calendar itself, and ``calendar.app.created`` covers it and its events
+    (it cannot see any other calendar's events); the read-only calendar list finds it again by name. Otherwise the
+    events of a calendar the user owns need ``calendar.events.owned``, plus the calendar list when it is named.
+    """
+    if target.option("create", False):
+        return [APP_CREATED, CALENDAR_LIST_READONLY]
+    calendar = str(target.option("calendar", "primary"))
+    if calendar == "primary" or "@" in calendar:
+        return [EVENTS_OWNED]
+    return [EVENTS_OWNED, CALENDAR_LIST_READONLY]
 
 
 def token_path(target: Target) -> Path:
@@ -90,7 +111,7 @@ def load_credentials(target: Target) -> Any:
         if key_file is None:
             raise ProviderError(f'target {target.name!r}: auth = "service_account" needs key_file = "…json"')
         try:
-            creds = service_account.Credentials.from_service_account_file(str(key_file), scopes=SCOPES)
+            creds = service_account.Credentials.from_service_account_file(str(key_file), scopes=scopes(target))
         except FileNotFoundError:
             raise ProviderError(f"target {target.name!r}: key_file {key_file} does not exist") from None
         except (ValueError, KeyError) as exc:
@@ -119,7 +140,7 @@ def load_credentials(target: Target) -> Any:
     try:
         # from_authorized_user_info always points token_uri at Google's endpoint (a token file must not be able
         # to send the refresh token elsewhere); only the config's token_uri option can change it.
-        creds = Credentials.from_authorized_user_info(info, scopes=info.get("scopes") or SCOPES)
+        creds = Credentials.from_authorized_user_info(info, scopes=info.get("scopes") or scopes(target))
     except ValueError:
         raise ProviderError(
             f"{path} lacks a refresh token or client id: run `calsync auth {target.name}` again"
@@ -223,7 +244,7 @@ def run_flow(target: Target, *, open_browser: bool, echo: Any, port: int = 0, ti
     config = read_client_secrets(target)
     from google_auth_oauthlib.flow import InstalledAppFlow
 
-    flow = InstalledAppFlow.from_client_config(config, scopes=SCOPES)
+    flow = InstalledAppFlow.from_client_config(config, scopes=scopes(target))
     prompt = (
         "Open this URL in a browser (on any machine that can reach this one's port {port}, e.g. through "
         "`ssh -L`), sign in and allow access:\n{url}"
@@ -238,6 +259,9 @@ def run_flow(target: Target, *, open_browser: bool, echo: Any, port: int = 0, ti
             authorization_prompt_message=prompt.replace("{port}", str(port or "chosen")),
             success_message="calsync is authorized. You can close this tab.",
             timeout_seconds=timeout,
+            # Google returns a refresh token only at the first consent, unless consent is asked again: without
+            # this, a second `calsync auth` (a new machine, a lost token file) would get none.
+            prompt="consent",
         )
     except Exception as exc:
         raise ProviderError(flow_error_message(target, exc)) from None

@@ -23,13 +23,16 @@ MARK_FILTER = f"{MARK_KEY}={MARK_VALUE}"
 MAX_REMINDER_MINUTES = 40320
 
 
-def event_id(uid: str) -> str:
+def event_id(uid: str, generation: int = 0) -> str:
     """The event id of a follow-up: base32hex (lowercase, unpadded) of sha256(UID), 52 characters of a-v0-9.
 
     Google allows 5–1024 characters of base32hex for client-chosen ids. Hashing keeps any UID (whatever its
-    characters or length) inside that alphabet, and the same UID always lands on the same id.
+    characters or length) inside that alphabet, and the same UID always lands on the same id. Google keeps the id
+    of a deleted event taken for good (even once purged); when calsync cannot bring such an event back, the item
+    moves to the id of the next ``generation`` (hashing "UID\ngeneration"), which is just as deterministic.
     """
-    digest = hashlib.sha256(uid.encode("utf-8")).digest()
+    text = uid if generation == 0 else f"{uid}\n{generation}"
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
     return base64.b32hexencode(digest).decode("ascii").rstrip("=").lower()
 
 
@@ -49,13 +52,24 @@ def marked_uid(event: dict[str, Any]) -> str | None:
     return props.get("uid") or event.get("iCalUID") or None
 
 
+def marked_generation(event: dict[str, Any]) -> int:
+    """The generation of the id calsync gave an event (0 unless it had to move to a fresh id)."""
+    try:
+        return max(0, int(private_props(event).get("generation", 0)))
+    except ValueError:
+        return 0
+
+
 def is_ours(event: dict[str, Any], uid: str) -> bool:
     """Whether an event found at this UID's id is one calsync wrote for this UID."""
     return marked_uid(event) == uid
 
 
-def to_event(item: Item, *, alarm_minutes: int | None = None) -> dict[str, Any]:
-    """The Event resource for ``item`` (a VEVENT), complete: it is sent as insert and as a full update."""
+def to_event(item: Item, *, alarm_minutes: int | None = None, generation: int = 0) -> dict[str, Any]:
+    """The Event resource for ``item`` (a VEVENT), complete: it is sent as insert and as a full update.
+
+    It carries the client-chosen ``id`` and no ``iCalUID``: Google documents the two as alternatives on insert,
+    and the UID travels in the private properties instead."""
     component = item.component
     if component.name != "VEVENT":
         raise ProviderError('Google Calendar has no tasks (VTODO): set component = "event" for this google target')
@@ -67,14 +81,15 @@ def to_event(item: Item, *, alarm_minutes: int | None = None) -> dict[str, Any]:
         end = _end_from_duration(component)
     status = "cancelled" if item.cancelled else _status(component)
     props = {MARK_KEY: MARK_VALUE, "uid": item.uid}
+    if generation:
+        props["generation"] = str(generation)
     interview, kind = _interview_and_kind(item, component)
     if interview:
         props["interview"] = interview
     if kind:
         props["kind"] = kind
     event: dict[str, Any] = {
-        "id": event_id(item.uid),
-        "iCalUID": item.uid,
+        "id": event_id(item.uid, generation),
         "summary": str(component.get("SUMMARY", "")),
         "start": start,
         "end": end,
@@ -154,6 +169,39 @@ def _reminders(component: icalendar.Component, alarm_minutes: int | None) -> dic
             minutes.append(int((-trigger.dt).total_seconds() // 60))
     clamped = sorted({max(0, min(MAX_REMINDER_MINUTES, m)) for m in minutes})
     return {"useDefault": False, "overrides": [{"method": "popup", "minutes": m} for m in clamped[:5]]}
+
+
+def same_content(event: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Whether a stored event already says everything ``body`` (from :func:`to_event`) would write: the same
+    summary, description, location, times, status, reminders, transparency and private properties, and a
+    SEQUENCE at least as high. Times compare as instants (Google may give them in another offset)."""
+    for key in ("summary", "description", "location", "status"):
+        if (event.get(key) or "") != (body.get(key) or ""):
+            return False
+    if (event.get("transparency") or "opaque") != (body.get("transparency") or "opaque"):
+        return False
+    if int(event.get("sequence") or 0) < int(body.get("sequence") or 0):
+        return False
+    if private_props(event) != private_props(body):
+        return False
+    if (event.get("reminders") or {}) != body.get("reminders"):
+        return False
+    return all(_same_time(event.get(edge) or {}, body[edge]) for edge in ("start", "end"))
+
+
+def _same_time(stored: dict[str, str], sent: dict[str, str]) -> bool:
+    if "date" in sent:
+        return stored.get("date") == sent["date"] and not stored.get("dateTime")
+    if sent.get("timeZone") and stored.get("timeZone") != sent["timeZone"]:
+        return False
+    try:
+        ours = datetime.fromisoformat(sent["dateTime"].replace("Z", "+00:00"))
+        theirs = datetime.fromisoformat(str(stored.get("dateTime", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if (ours.tzinfo is None) != (theirs.tzinfo is None):
+        return False
+    return ours == theirs
 
 
 def from_event(event: dict[str, Any], uid: str) -> bytes:
