@@ -192,9 +192,11 @@ class Target:
         if value is None:
             return default
         kinds = (int,) if whole else (int, float)
-        noun = "a whole number" if whole else "a number"
         if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
-            raise self.error(key, f"expected {noun} from {_plain(low)} to {_plain(high)}, got {_shown(value)}")
+            whole_one = ", a whole one" if whole else ""
+            raise self.error(
+                key, f"expected a number from {_plain(low)} to {_plain(high)}{whole_one}, got {_shown(value)}"
+            )
         return value if whole else float(value)
 
     def choice(self, key: str, default: str, choices: Sequence[str]) -> str:
