@@ -95,7 +95,7 @@ def _prefixes(name: str) -> list[str]:
     return [".".join(parts[:n]) for n in range(1, len(parts))]
 
 
-def check_shape(text: str, path: Path) -> None:
+def check_shape(text: str, path: Path | None) -> None:
     """Refuse ``text`` when it nests deeper than :data:`MAX_DEPTH`, before any parser sees it.
 
     :raises InputError: naming the line where the limit is passed.

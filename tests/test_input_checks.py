@@ -4,6 +4,7 @@ input is one line on stderr naming ``path:line`` and the field, exit status 2, n
 
 from __future__ import annotations
 
+import os
 import re
 import resource
 import subprocess
@@ -269,3 +270,33 @@ def test_a_warning_is_one_short_line(tmp_path):
 
     result = runner.invoke(speak)
     assert result.stderr.count("\n") == 1 and len(result.stderr) < 600 and "\x1b" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["add", "--company", "Acme", "--at", "2026-12-01 14:00", "--no-input"]])
+@pytest.mark.parametrize("hostile", ["fifo", "dotted key", "deep arrays", "huge number"])
+def test_the_capture_commands_check_the_file_before_parsing_it(tmp_path, command, hostile):
+    """`calsync add` reads and rewrites the interview file: the same limits hold, and a FIFO does not hang it."""
+    path = tmp_path / "interviews.toml"
+    if hostile == "fifo":
+        os.mkfifo(path)
+    else:
+        path.write_text(
+            {
+                "dotted key": "a" + ".a" * 100_000 + " = 1\n",
+                "deep arrays": "x = " + "[" * 500 + "]" * 500,
+                "huge number": "x = " + "9" * 5000,
+            }[hostile]
+            + "\n"
+        )
+    before = path.read_bytes() if hostile != "fifo" else None
+    done = subprocess.run(
+        [sys.executable, "-m", "calsync", *command, "-f", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2 and done.stderr.startswith(f"calsync: error: {path}"), done.stderr[-300:]
+    assert done.stderr.count("\n") == 1
+    if before is not None:
+        assert path.read_bytes() == before  # nothing written
