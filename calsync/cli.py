@@ -22,6 +22,7 @@ class App:
     """What every command shares: the config (loaded on first use) and the ``--file`` override."""
 
     config_path: Path | None = None
+    debug: bool = False
     _config: Config | None = field(default=None, repr=False)
 
     @property
@@ -84,6 +85,10 @@ class CalsyncGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as exc:
+            if ctx.find_object(App) is not None and ctx.find_object(App).debug:
+                import traceback
+
+                click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
             error(str(exc))
             ctx.exit(2)
         except ModuleNotFoundError as exc:
@@ -94,6 +99,19 @@ class CalsyncGroup(click.Group):
                 raise
             error(message)
             ctx.exit(2)
+
+
+def _disable_plugins(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """``-p no:NAME``: eager, so that it applies before a plugin command is looked up."""
+    from calsync.plugins import disable
+
+    names = []
+    for value in values:
+        if not value.startswith("no:") or not value[3:]:
+            raise click.BadParameter(f"expected no:NAME (to disable the plugin NAME), got {value!r}")
+        names.append(value[3:])
+    disable(names)
+    return values
 
 
 file_option = click.option(
@@ -113,11 +131,22 @@ file_option = click.option(
     envvar="CALSYNC_CONFIG",
     help="The config file (default: $CALSYNC_CONFIG, then the platform's config dir).",
 )
+@click.option(
+    "-p",
+    "disabled",
+    multiple=True,
+    metavar="no:NAME",
+    is_eager=True,
+    expose_value=False,
+    callback=_disable_plugins,
+    help="Do not load the plugin NAME (repeatable; also CALSYNC_DISABLE_PLUGINS=a,b).",
+)
+@click.option("--debug", is_flag=True, envvar="CALSYNC_DEBUG", help="Show the traceback behind an error.")
 @click.version_option(package_name="calsync")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None) -> None:
+def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
     """Plan the follow-ups after your job interviews and keep them in your calendars."""
-    ctx.obj = App(config_path)
+    ctx.obj = App(config_path, debug=debug)
 
 
 @cli.command("plan")
@@ -249,11 +278,41 @@ def sync_command(
 
 
 @cli.command("plugins")
-def plugins_command() -> None:
-    """List the installed plugins and the hooks they implement, as JSON."""
+@click.option("--json", "as_json", is_flag=True, help="Print the plugins as JSON (stable keys).")
+def plugins_command(as_json: bool) -> None:
+    """List the plugins: distribution, version, hooks, the providers they register (and their options), and the
+    ones that failed to load."""
     from calsync.plugins import describe
+    from calsync.report import plugins_table
 
-    click.echo(json.dumps(describe(), indent=2))
+    found = describe()
+    click.echo(json.dumps(found, indent=2) if as_json else plugins_table(found))
+
+
+@cli.group("plugin")
+def plugin_group() -> None:
+    """Write your own plugin."""
+
+
+@plugin_group.command("new")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "parent",
+    default=".",
+    show_default=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where to create calsync-NAME/.",
+)
+def plugin_new_command(name: str, parent: Path) -> None:
+    """Create calsync-NAME/: a provider plugin whose conformance tests pass before you write any code.
+
+    Example: calsync plugin new notes && cd calsync-notes && pip install -e ".[test]" && python -m pytest
+    """
+    from calsync.newplugin import new_plugin
+
+    root = new_plugin(name, parent)
+    click.echo(f'Created {root}: pip install -e "{root}[test]" && python -m pytest {root}')
 
 
 def _register_capture_commands() -> None:
@@ -268,4 +327,8 @@ _register_capture_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
-    cli.main(args=argv, prog_name="calsync")
+    try:
+        cli.main(args=argv, prog_name="calsync")
+    except UserError as exc:  # raised while click builds the help (a plugin that does not fit its hooks)
+        click.echo(f"calsync: error: {exc}", err=True)
+        raise SystemExit(2) from None

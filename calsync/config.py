@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time
@@ -43,10 +44,6 @@ from calsync.tomlfile import LineIndex, read_toml
 from calsync.zones import zone_named
 
 DEFAULT_TARGET = "default"
-# Options that name a file, and options that name a web address, whatever the provider: checked here, with their
-# line, because the core uses them too (the state database is named after them, and after ``calendar``).
-PATH_OPTIONS = ("path", "token_file", "client_secrets", "key_file", "ca_bundle")
-URL_OPTIONS = ("url", "api_endpoint", "token_uri")
 # The bounds of every [policy] number: wide enough for any real use, narrow enough that no date overflows.
 POLICY_LIMITS = {
     "closing_minutes_before_end": 24 * 60,
@@ -158,24 +155,7 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
                 table,
                 "password",
             )
-        rest = {key: value for key, value in options.items() if key != "provider"}
-        for key in PATH_OPTIONS:
-            if key in rest:
-                option_fail = _option_fail(fail, name, key)
-                if not isinstance(rest[key], str):
-                    raise option_fail(f"expected a file name (a string), got {rest[key]!r}")
-                rest[key] = str(_path(rest[key], base, option_fail))
-        if "calendar" in rest and not _one_line_text(rest["calendar"]):
-            raise fail(
-                f"targets.{name}.calendar: expected a calendar name (a string), got {rest['calendar']!r}",
-                table,
-                "calendar",
-            )
-        for key in URL_OPTIONS:
-            if key in rest:
-                problem = url_problem(rest[key])
-                if problem:
-                    raise fail(f"targets.{name}.{key}: {problem}", table, key)
+        rest = _target_options(name, provider, options, base, lambda message, key, t=table: fail(message, t, key))
         found = lines.tables.get(table)
         config.targets[name] = Target(
             name,
@@ -189,31 +169,27 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
     return config
 
 
-def _one_line_text(value: Any) -> bool:
-    return isinstance(value, str) and not any(ord(char) < 32 or ord(char) == 127 for char in value)
+def _target_options(name: str, provider: str, options: dict[str, Any], base: Path, fail) -> dict[str, Any]:
+    """The options of ``[targets.NAME]`` as its provider declares them: checked, paths resolved (relative to the
+    config file). A provider that is not installed, or declares nothing, gets them as written."""
+    from calsync.options import check_options, declared
+    from calsync.plugins import providers
 
-
-def _option_fail(fail, name: str, key: str) -> Callable[[str], InputError]:
-    return lambda message: fail(f"targets.{name}.{key}: {message}", (f"targets.{name}",), key)
-
-
-def url_problem(value: Any) -> str | None:
-    """What is wrong with an http(s) address (a bare host name is taken as https), or None."""
-    from urllib.parse import urlsplit
-
-    if not isinstance(value, str) or not value.strip():
-        return f'expected a web address such as "https://dav.example.com/", got {value!r}'
-    text = value.strip()
-    if any(ord(char) <= 32 or ord(char) == 127 for char in text):
-        return f"{text!r} is not a web address (it holds a space or a control character)"
-    try:
-        parts = urlsplit(text if "://" in text else "https://" + text)
-        parts.port  # noqa: B018 -- raises ValueError for a port out of range or not a number
-    except ValueError as exc:
-        return f"{text!r} is not a web address ({exc})"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"{text!r} is not an http(s) address"
-    return None
+    provider_cls = providers().get(provider)
+    if provider_cls is None or provider_cls.options is None:
+        if provider_cls is not None:
+            warnings.warn(
+                f"provider {provider!r} declares no options (Provider.options): its target options go unchecked; "
+                "an undeclared option will be an error with PLUGIN_API 2",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return {key: value for key, value in options.items() if key != "provider"}
+    checked = check_options(
+        f"targets.{name}", options, declared(provider_cls), base, lambda m, key: fail(m, key or None)
+    )
+    checked.pop("provider", None)
+    return checked
 
 
 def _policy(raw: Any, fail) -> Policy:

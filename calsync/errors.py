@@ -88,3 +88,12 @@ class ItemRefused(CalsyncError):
         self.status = status
         self.retry_after = retry_after
         super().__init__(reason)
+
+
+class PluginError(UserError):
+    """A plugin broke its side of a hook: it names no real hook, takes an argument its hook does not pass, raised,
+    or returned something its hook does not allow. The message names the plugin (and the hook)."""
+
+    def __init__(self, message: str, plugin: str | None = None, hook: str | None = None) -> None:
+        self.plugin, self.hook = plugin, hook
+        super().__init__(message)

@@ -8,6 +8,10 @@ advertised in the ``calsync`` entry-point group of its distribution::
 
 Built-in providers are registered exactly like that. Hook arguments are passed by name, so an implementation may
 accept only the ones it needs.
+
+calsync checks plugins: a ``calsync_*`` function that names no hook below, or asks for an argument its hook does
+not pass, stops calsync with one line naming the plugin; a hook that raises or returns the wrong thing is reported
+naming the plugin and the hook.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ def calsync_register_providers(register: Callable[[str, type[Provider]], None]) 
 
     Call ``register(name, provider_class)`` once per provider. ``name`` is what a target's ``provider = "..."``
     names in the config; ``provider_class`` subclasses :class:`calsync.provider.Provider`. Import heavy libraries
-    inside the provider's methods, not at module level: every command loads every plugin.
+    inside the provider's methods, not at module level: every command loads every plugin. Registering something
+    that is not a ``Provider`` subclass, or a name another plugin registers, is an error naming your plugin.
 
     :param register: records one provider; a second registration of the same name is an error.
     """
@@ -53,7 +58,8 @@ def calsync_parse_timeline(text: str, interview: Interview, calendar: BusinessCa
     """Turn what the interviewer said about the timeline into the decision date D.
 
     Stops at the first non-None result. The built-in parser runs last, so a plugin can add phrases or languages,
-    or override English ones. Return None for a phrase you do not understand.
+    or override English ones. Return None for a phrase you do not understand. Anything but a ``datetime.date``
+    (a ``datetime``, a string) or None is an error naming your plugin.
 
     :param text: the interview's ``timeline``, verbatim.
     :param interview: the interview, whose local start date (and end, for "within 48 hours") the phrase is
@@ -63,16 +69,23 @@ def calsync_parse_timeline(text: str, interview: Interview, calendar: BusinessCa
 
 
 @hookspec
-def calsync_adjust_plan(followups: list[FollowUp], interview: Interview, policy: Policy) -> list[FollowUp] | None:
+def calsync_adjust_plan(
+    followups: list[FollowUp], interview: Interview, policy: Policy, calendar: BusinessCalendar
+) -> list[FollowUp] | None:
     """Add, change or drop follow-ups of one interview after the built-in rules planned them.
 
-    Return a new list to replace the plan, or None to leave it alone. Implementations run in turn, each seeing the
-    list the previous one returned. Keep a follow-up's ``uid`` when you change it (the calendars then move it
-    instead of duplicating it); give added ones a new, stable uid (``calsync.uids.make_uid``).
+    Return a new list of :class:`calsync.FollowUp` of this interview to replace the plan, or None to leave it
+    alone. Implementations run in turn, each seeing the list the previous one returned. Keep a follow-up's ``uid``
+    when you change it (the calendars then move it instead of duplicating it); give added ones a new, stable uid
+    (``calsync.make_uid``). You need not touch ``revision``: when a pushed item's time or text changes, the sync
+    raises its SEQUENCE whoever changed it. A result that is not a list of follow-ups of this interview, with
+    distinct uids and zone-aware due times, is an error naming your plugin.
 
     :param followups: the plan of this interview so far, cancelled items included.
     :param interview: the interview they belong to.
     :param policy: the numbers in force.
+    :param calendar: business-day arithmetic for the interview's country (``calendar.add(day, 1)`` is the next
+        business day), the one the built-in rules used.
     """
 
 
@@ -84,7 +97,8 @@ def calsync_decorate_component(component: icalendar.Component, followup: FollowU
     """Change a rendered VEVENT or VTODO in place before it is written anywhere.
 
     Called once per follow-up for every export and sync, after the built-in rendering. Whatever is added becomes
-    part of the content, so a change here is pushed as a new revision. Do not change the UID.
+    part of the content, so a change here is pushed as a new revision. Changing the UID is an error naming
+    your plugin.
 
     :param component: the ``icalendar`` VEVENT or VTODO.
     :param followup: the follow-up it renders.

@@ -305,16 +305,10 @@ def _hook_parser() -> TimelineParser:
 
 def hook_adjuster() -> PlanAdjuster:
     """Run every ``calsync_adjust_plan`` implementation in turn, each seeing the previous one's list."""
-    from calsync.plugins import load_plugins
-
-    caller = load_plugins().hook.calsync_adjust_plan
+    from calsync.plugins import adjust_plan
 
     def adjust(followups: list[FollowUp], interview: Interview, policy: Policy) -> list[FollowUp]:
-        for impl in reversed(caller.get_hookimpls()):  # pluggy's own call order
-            available = {"followups": followups, "interview": interview, "policy": policy}
-            result = impl.function(**{name: available[name] for name in impl.argnames})
-            if result is not None:
-                followups = list(result)
-        return followups
+        calendar = calendar_for(interview.country, interview.subdivision)
+        return adjust_plan(followups, interview, policy, calendar)
 
     return adjust

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from calsync.errors import InputError, NotFound, PreconditionFailed
+from calsync.options import Option
 
 if TYPE_CHECKING:
     import icalendar
@@ -239,6 +240,10 @@ class Provider:
     #: True when the provider implements :meth:`read`. The engine then reads an item back before it believes a
     #: deletion, an edit or a completion; without it, it trusts ETags and NotFound as they come.
     can_read: ClassVar[bool] = False
+    #: The target options this provider reads, beyond the generic ones (provider, component, cancelled,
+    #: alarm_minutes): the config loader rejects any other key, checks types, and resolves paths relative to the
+    #: config file. None (not declared) lets every option through unchecked: deprecated, an error in PLUGIN_API 2.
+    options: ClassVar[tuple[Option, ...] | None] = None
 
     def __init__(self, target: Target) -> None:
         self.target = target

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
@@ -85,3 +86,33 @@ def sync_summary(report: SyncReport) -> str:
         lines.append(f"  kept the target's version of {conflict.uid}: {conflict.reason} (--force overwrites)")
     lines.extend(f"  note: {note}" for note in report.notes)
     return "\n".join(lines)
+
+
+def plugins_table(found: dict[str, Any]) -> str:
+    """``calsync plugins`` for people: one block per plugin, its providers and their options, then the failures."""
+    from calsync.options import GENERIC_OPTIONS
+
+    generic = ", ".join(option.name for option in GENERIC_OPTIONS)
+    lines = []
+    for row in found["plugins"]:
+        origin = "bundled" if row["bundled"] else "third-party"
+        dist = f"{row['distribution']} {row['version']}" if row["distribution"] else "calsync (core)"
+        lines.append(f"{row['name']}  [{origin}]  {dist}")
+        lines.append(f"  hooks: {', '.join(row['hooks']) or '-'}")
+        for provider in row["providers"]:
+            lines.append(f"  provider {provider['name']!r} (and the options every target has: {generic}):")
+            for option in provider["options"]:
+                if option["name"] in generic:
+                    continue
+                flags = [flag for flag in ("required", "path", "secret") if option[flag]]
+                default = "" if option["default"] is None else f" = {json.dumps(option['default'])}"
+                choices = f" ({' | '.join(map(str, option['choices']))})" if option["choices"] else ""
+                extra = f" [{', '.join(flags)}]" if flags else ""
+                lines.append(f"    {option['name']}: {option['type']}{default}{choices}{extra}  {option['help']}")
+            if not provider["declares_options"]:
+                lines.append("    (declares no options of its own: any other option is passed on unchecked)")
+    for failure in found["failed"]:
+        lines.append(f"{failure['name']}  [failed to load]  {failure['error']}")
+    for name in found.get("disabled", []):
+        lines.append(f"{name}  [disabled]")
+    return "\n".join(lines) if lines else "no plugins loaded"

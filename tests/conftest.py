@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, settings
 
 from calsync.plugins import load_plugins, pm
 
-pytest_plugins = ["caldav_servers", "google_emulator_fixtures"]
+pytest_plugins = ["caldav_servers", "google_emulator_fixtures", "calsync.testing", "pytester"]
 
 # Never read or write the real user's config, data or state: every platformdirs path points into a scratch dir.
 _SCRATCH = tempfile.mkdtemp(prefix="calsync-tests-")

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
+from calsync.options import Option
 from calsync.provider import (
     Action,
     Fetched,
@@ -89,6 +90,17 @@ class _CalendarGone(Exception):
 class CalDAVProvider(Provider):
     name: ClassVar[str] = "caldav"
     supports_todo: ClassVar[bool] = True
+    options = (
+        Option("url", str, required=True, url=True, help="the server, the principal or the calendar URL"),
+        Option("calendar", str, None, help="the calendar's name or path (default: the first one found)"),
+        Option("create", bool, False, help="create the calendar when it does not exist"),
+        Option("username", str, None, help="the login (the password comes from password_command, password_env "
+               "or the keyring)"),
+        Option("password_command", str, None, help="a command printing the password"),
+        Option("password_env", str, None, help="an environment variable holding the password"),
+        Option("timeout", (int, float), 30, minimum=0, help="seconds to wait for the server"),
+        Option("ca_bundle", str, None, path=True, help="a CA certificate file for a private server"),
+    )  # fmt: skip
     can_read: ClassVar[bool] = True
 
     def __init__(self, target: Target) -> None:
@@ -361,7 +373,9 @@ class CalDAVProvider(Provider):
                 yield RemoteItem(uid, href, _strip(member.etag) or etags.get(href))
 
     def read(self, href: str) -> Fetched:
-        self._check_ours(href)
+        name = _child_name(urlsplit(self._calendar()).path, href)
+        if name is None or not is_our_name(name):
+            raise NotFound(href)  # not a name calsync gives: the user's, never read as ours
         reply = self._request("GET", self._url(href))
         if reply.status in (404, 410):
             raise NotFound(href)
@@ -482,7 +496,7 @@ class CalDAVProvider(Provider):
 def _normalize_url(target_name: str, raw: Any) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise ProviderError(f"target {target_name}: url is required (the server, principal or calendar address)")
-    from calsync.config import url_problem
+    from calsync.options import url_problem
 
     problem = url_problem(raw)
     if problem:

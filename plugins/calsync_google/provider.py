@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 from urllib.parse import urljoin
 
 from calsync.errors import ItemRefused, NotFound, PreconditionFailed, ProviderError, WritesRefused
+from calsync.options import Option
 from calsync.provider import (
     Action,
     Create,
@@ -145,6 +146,23 @@ class GoogleProvider(Provider):
     # silently turned into an event.
     supports_todo = False
     create_reconciles = True  # event ids derive from UIDs and outlive deletion: a 409 is reconciled
+    options = (
+        Option("calendar", str, "primary", help="the calendar id, or a calendar's name"),
+        Option("create", bool, False, help="create the calendar when it does not exist"),
+        Option("auth", str, "oauth", choices=("oauth", "service_account"), help="how calsync signs in"),
+        Option("client_secrets", str, None, path=True, help="the OAuth client JSON (for calsync auth)"),
+        Option("token_file", str, None, path=True, help="where the OAuth token is kept (default: the state dir)"),
+        Option("key_file", str, None, path=True, help="a service account's key JSON"),
+        Option("subject", str, None, help="the user a service account acts for (domain-wide delegation)"),
+        Option("token_uri", str, None, url=True, help="the OAuth token endpoint (tests and proxies only)"),
+        Option("api_endpoint", str, None, url=True, help="the Calendar API root (tests and proxies only)"),
+        Option("timeout", (int, float), 60.0, minimum=1, help="seconds to wait for Google"),
+        Option("calls_per_minute", (int, float), 500, minimum=1, help="the pace of requests (Google's per-user quota)"),
+        Option("batch_size", int, 50, minimum=1, help="requests per batch (at most 1000, and a tenth of the pace)"),
+        Option("max_retries", int, 6, minimum=0, help="retries of a rate-limited or failed request"),
+        Option("backoff_base", (int, float), 1.0, minimum=0, help="seconds before the first retry"),
+        Option("max_backoff", (int, float), 64.0, minimum=0, help="longest wait between retries"),
+    )  # fmt: skip
     can_read = True
     #: Where a new provider reads the time and waits; tests hand it the emulator's clock.
     clock_factory: ClassVar[Callable[[], Clock]] = SystemClock

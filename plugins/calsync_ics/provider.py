@@ -8,6 +8,7 @@ from pathlib import Path
 
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
 from calsync.files import UnsafeFile, read_regular, remove_stale_temps, write_atomic
+from calsync.options import Option
 from calsync.provider import (
     MANAGED_PROPERTY,
     Action,
@@ -23,6 +24,7 @@ from calsync.provider import (
 )
 
 FILE_MARK = "X-CALSYNC-FILE"
+MANAGED_MARK = MANAGED_PROPERTY.encode() + b":1"
 PRODID = "-//calsync//calsync 0.1//EN"
 DEFAULT_NAME = "Job search follow-ups"
 # A calendar file larger than this is not one a person subscribes to; refusing it keeps the memory in bounds.
@@ -33,6 +35,11 @@ _OWN_PROPERTIES = ("PRODID", "VERSION", "CALSCALE", FILE_MARK, "X-WR-CALNAME")
 
 class IcsProvider(Provider):
     name = "ics"
+    options = (
+        Option("path", str, path=True, required=True, help="the .ics file"),
+        Option("overwrite", bool, False, help="take over a file calsync did not write (its events are kept)"),
+        Option("name", str, "Job search follow-ups", help="the calendar's name (X-WR-CALNAME)"),
+    )
     can_read = True
 
     def __init__(self, target) -> None:
@@ -43,6 +50,7 @@ class IcsProvider(Provider):
         self.path = Path(path).expanduser()
         self.overwrite = target.flag("overwrite")
         self.name = target.text("name")
+        self._raw = b""  # the file as _load last read it
 
     def describe(self) -> str:
         return str(self.path)
@@ -53,7 +61,7 @@ class IcsProvider(Provider):
         import icalendar
 
         try:
-            data = read_regular(self.path, MAX_FILE_BYTES)
+            data = self._raw = read_regular(self.path, MAX_FILE_BYTES)  # the user's components are copied from these
         except FileNotFoundError:
             return None
         except IsADirectoryError:
@@ -167,7 +175,8 @@ class IcsProvider(Provider):
 
     def _write(self, existing, managed: dict[str, object], timezones: dict[str, object], icalendar) -> None:
         """Write the file: the user's calendar properties, VTIMEZONEs and components as they were; calsync's items,
-        and a VTIMEZONE (marked as calsync's, so that one no longer used can go) for each zone they use."""
+        and a VTIMEZONE (marked as calsync's, so that one no longer used can go) for each zone they
+        use; everyone else's components copied byte for byte."""
         from calsync.render import timezone_component, zones_used
 
         calendar = icalendar.Calendar()
@@ -211,13 +220,17 @@ class IcsProvider(Provider):
                 continue
             zone.add(MANAGED_PROPERTY, "1")
             calendar.add_component(zone)
-        for component in kept:
-            calendar.add_component(component)
         for uid in sorted(managed):
             calendar.add_component(managed[uid])
+        data = calendar.to_ical()
+        if kept:
+            # Re-serializing would reorder and refold the user's components: splice in their original bytes.
+            foreign = b"".join(block for name, block in _blocks(self._raw) if _foreign(name, block))
+            end = data.rindex(b"END:VCALENDAR")
+            data = data[:end] + foreign + data[end:]
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, calendar.to_ical())
+            write_atomic(self.path, data)
         except UnsafeFile as exc:
             raise ProviderError(f"{self.path}: {exc} (targets.{self.target.name}.path)") from None
         except OSError as exc:
@@ -251,3 +264,32 @@ def _tzids(component) -> Iterator[str]:
         value = component.get(name)
         if value is not None and "TZID" in value.params:
             yield value.params["TZID"]
+
+
+def _blocks(data: bytes) -> Iterator[tuple[str, bytes]]:
+    """The top-level components of a VCALENDAR as (name, their exact bytes, line ends included)."""
+    depth, name, block = 0, "", []
+    for line in data.splitlines(keepends=True):
+        text = line.rstrip(b"\r\n").upper()
+        if text.startswith(b"BEGIN:"):
+            depth += 1
+            if depth == 2:
+                name, block = text[6:].decode("ascii", "replace"), []
+        if depth >= 2:
+            block.append(line)
+        if text.startswith(b"END:"):
+            depth -= 1
+            if depth == 1:
+                yield name, b"".join(block)
+
+
+def _foreign(name: str, block: bytes) -> bool:
+    """A component calsync keeps as it is: anything but a time zone and calsync's own events and to-dos."""
+    if name == "VTIMEZONE":
+        return False
+    if name in ("VEVENT", "VTODO"):
+        unfolded = block.replace(b"\r\n ", b"").replace(b"\n ", b"")
+        return not any(
+            line.strip().upper() == MANAGED_MARK for line in unfolded.splitlines() if line.upper().startswith(b"X-")
+        )
+    return True

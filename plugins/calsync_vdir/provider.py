@@ -18,6 +18,7 @@ from calsync.files import (
     remove_stale_temps,
     write_atomic,
 )
+from calsync.options import Option
 from calsync.provider import MANAGED_PROPERTY, Action, Fetched, Item, Outcome, Provider, RemoteItem, Written
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,200}")
@@ -36,6 +37,7 @@ def file_name(uid: str) -> str:
 
 class VdirProvider(Provider):
     name = "vdir"
+    options = (Option("path", str, path=True, required=True, help="the folder, one .ics file per item"),)
     can_read = True
 
     def __init__(self, target) -> None:
