@@ -34,6 +34,19 @@ class BusinessCalendar:
         """The first business day strictly after ``day``."""
         return self.on_or_after(day + timedelta(days=1))
 
+    def before(self, day: date) -> date:
+        """The last business day strictly before ``day``."""
+        day -= timedelta(days=1)
+        while not self.is_business_day(day):
+            day -= timedelta(days=1)
+        return day
+
+    def holidays_in(self, year: int) -> tuple[tuple[date, str], ...]:
+        """The public holidays of ``year``, (date, name) in date order; one table per country and year, cached."""
+        if self.country is None:
+            return ()
+        return _holidays_of_year(self.country.upper(), self.subdivision, year)
+
     def add(self, day: date, count: int) -> date:
         """The ``count``-th business day after ``day`` (``count`` >= 0; 0 gives ``day`` itself)."""
         for _ in range(count):
@@ -52,6 +65,13 @@ def _holiday_table(country: str, subdivision: str | None):  # -> holidays.Holida
         raise UserError(
             f"no public-holiday calendar for country={country!r} subdivision={subdivision!r}: {exc}"
         ) from None
+
+
+@lru_cache(maxsize=256)
+def _holidays_of_year(country: str, subdivision: str | None, year: int) -> tuple[tuple[date, str], ...]:
+    table = _holiday_table(country, subdivision)
+    table.get(date(year, 1, 1))  # fills in the year
+    return tuple(sorted((day, name) for day, name in table.items() if day.year == year))
 
 
 def calendar_for(country: str | None, subdivision: str | None) -> BusinessCalendar:

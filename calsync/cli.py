@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,9 +42,12 @@ class App:
         return load_interviews(path, config.timezone, config.country, config.subdivision)
 
     def plan(self, file: Path | None) -> Plan:
+        return self.plan_of(self.interviews(file))
+
+    def plan_of(self, interviews: list[Interview]) -> Plan:
         from calsync.planner import hook_adjuster, plan
 
-        return plan(self.interviews(file), self.config.policy, adjust=hook_adjuster())
+        return plan(interviews, self.config.policy, adjust=hook_adjuster())
 
 
 def warn(message: str) -> None:
@@ -180,7 +184,7 @@ def _decorate():
 def _templates(app: App):
     from calsync.templates import Templates
 
-    return Templates(app.config.templates)
+    return Templates(app.config.templates, app.config.me)
 
 
 @cli.command("export")
@@ -202,6 +206,8 @@ def export_command(app: App, file: Path | None, output: Path, todo: bool) -> Non
     Cancelled follow-ups are included as STATUS:CANCELLED, so re-importing an updated file updates a calendar
     that has the old one.
     """
+    from datetime import UTC, datetime
+
     from calsync.files import write_output
     from calsync.render import render_calendar
 
@@ -211,9 +217,10 @@ def export_command(app: App, file: Path | None, output: Path, todo: bool) -> Non
     data = render_calendar(
         result.followups,
         component="todo" if todo else "event",
-        alarm_minutes=app.config.policy.alarm_minutes_before,
+        alarm_minutes=app.config.policy.alarm_minutes(),
         templates=_templates(app),
         decorate=_decorate(),
+        now=datetime.now(UTC),  # the export's clock: a follow-up already due gets no alarm
     )
     if str(output) == "-":
         click.echo(data, nl=False)  # bytes go to the binary stream untouched
@@ -231,35 +238,53 @@ def export_command(app: App, file: Path | None, output: Path, todo: bool) -> Non
 @click.option("--dry-run", "-n", is_flag=True, help="Show what would change; write nothing anywhere.")
 @click.option("--force", is_flag=True, help="Overwrite items changed on the target; pass the safety checks.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--verbose", "-v", is_flag=True, help="Print one line per write.")
 @click.pass_obj
 def sync_command(
-    app: App, targets: tuple[str, ...], file: Path | None, dry_run: bool, force: bool, as_json: bool
+    app: App, targets: tuple[str, ...], file: Path | None, dry_run: bool, force: bool, as_json: bool, verbose: bool
 ) -> None:
     """Bring the configured calendars in step with the plan (no TARGET: all of them).
 
-    With no target configured, syncs a vdir folder in your data directory, which needs no server.
+    With no target configured, syncs a vdir folder in your data directory, which needs no server. Exit status: 0
+    all written, 1 some items refused by a target (listed; the rest is written), 2 bad input or a target failed.
     """
-    from calsync.report import sync_summary
+    from calsync.report import progress_printer, sync_summary
     from calsync.sync.engine import sync_target
 
     config = app.config
     chosen = [config.target(name) for name in targets] if targets else config.default_targets()
-    result = app.plan(file)
+    interviews = app.interviews(file)
+    result = app.plan_of(interviews)
     for warning in result.warnings:
         warn(warning)
     reports, failed = [], 0
     templates, decorate = _templates(app), _decorate()
+    # To-dos completed on a phone are recorded as sent; the next targets get the plan that follows.
+    current = {"interviews": interviews, "followups": result.followups}
+
+    def recorder(target_name: str):
+        def on_completed(found):
+            from calsync.completions import record
+
+            current["interviews"], _done = record(current["interviews"], found, target_name, write=not dry_run)
+            current["followups"] = app.plan_of(current["interviews"]).followups
+            return current["followups"]
+
+        return on_completed
+
     for target in chosen:
         try:
             report = sync_target(
                 target,
-                result.followups,
+                current["followups"],
                 policy=config.policy,
                 dry_run=dry_run,
                 force=force,
                 templates=templates,
                 decorate=decorate,
                 state_dir=config.state_dir,
+                progress=progress_printer(verbose and not as_json, sys.stderr.isatty()),
+                on_completed=recorder(target.name),
             )
         except UserError as exc:
             if len(chosen) == 1:
@@ -275,6 +300,8 @@ def sync_command(
         click.echo(json.dumps([report.as_dict() for report in reports], indent=2, ensure_ascii=False))
     if failed:
         raise click.exceptions.Exit(2)
+    if not dry_run and any(report.failed for report in reports):
+        raise click.exceptions.Exit(1)  # partial: some items were refused, the rest is written
 
 
 @cli.command("plugins")
@@ -326,9 +353,25 @@ def _register_capture_commands() -> None:
 _register_capture_commands()
 
 
+def _register_view_commands() -> None:
+    """``agenda``, ``draft``, ``list``, ``show``: what to do and where things stand (they only read)."""
+    from calsync.commands import agenda, draft, interviews
+
+    for module in (agenda, draft, interviews):
+        module.register(cli)
+
+
+_register_view_commands()
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="calsync")
     except UserError as exc:  # raised while click builds the help (a plugin that does not fit its hooks)
         click.echo(f"calsync: error: {exc}", err=True)
         raise SystemExit(2) from None
+
+
+from calsync.explain import explain_command  # noqa: E402  (a command module of its own)
+
+cli.add_command(explain_command)

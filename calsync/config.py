@@ -198,6 +198,13 @@ def _policy(raw: Any, fail) -> Policy:
     known = {f.name: f for f in dataclasses.fields(Policy)}
     values: dict[str, Any] = {}
     for key, value in raw.items():
+        if key == "closing_minutes_before_end":
+            raise fail(
+                "policy.closing_minutes_before_end: replaced by closing_prep_minutes (the closing questions are "
+                "prepared before the interview starts, so nothing rings during it)",
+                ("policy",),
+                key,
+            )
         if key not in known:
             from calsync.suggest import field_hint
 
@@ -206,11 +213,39 @@ def _policy(raw: Any, fail) -> Policy:
         if key == "send_time":
             values[key] = _clock(value, fail)
             continue
+        if key == "alarms":
+            values[key] = _alarms(value, fail)
+            continue
         high = POLICY_LIMITS.get(key, 10_000)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
             raise fail(f"policy.{key}: expected a whole number from 0 to {high}, got {value!r}", ("policy",), key)
         values[key] = value
     return Policy(**values)
+
+
+def _alarms(raw: Any, fail) -> tuple[tuple[str, int], ...]:
+    """``[policy.alarms]``: minutes before the due time per kind of follow-up, over the defaults."""
+    from calsync.model import Kind
+
+    if not isinstance(raw, dict):
+        raise fail(
+            "policy.alarms: expected a table [policy.alarms] (thank_you = 0, check_in = 15, ...)", ("policy",), "alarms"
+        )
+    kinds = [kind.value for kind in Kind]
+    chosen = dict(Policy().alarms)
+    for key, value in raw.items():
+        if key not in kinds:
+            raise fail(
+                f"policy.alarms.{key}: unknown kind of follow-up (known: {', '.join(kinds)})", ("policy.alarms",), key
+            )
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise fail(
+                f"policy.alarms.{key}: expected a whole number of minutes >= 0, got {value!r}",
+                ("policy.alarms",),
+                key,
+            )
+        chosen[key] = value
+    return tuple(sorted(chosen.items()))
 
 
 def _me(raw: Any, fail) -> Me:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from calsync.errors import InputError, UserError
-from calsync.model import EventKind, HistoryEvent, Interview, Interviewer, Medium, Source
+from calsync.model import EventKind, HistoryEvent, Interview, Interviewer, Kind, Medium, Source
 from calsync.tomlfile import LineIndex, read_toml
 from calsync.zones import zone_named
 
@@ -213,8 +213,9 @@ def _interview(reader: _Reader, index: int, default_tz: str, default_country, de
         requested=tuple(item.strip() for item in requested if item.strip()),
         country=country,
         subdivision=subdivision,
-        events=_events(reader, day),
+        events=_events(reader, day, interviewers, zone, country, subdivision),
         source=Source(reader.path, reader.lines.line(reader.where)),
+        notes=reader.text("notes"),
     )
 
 
@@ -307,28 +308,101 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _PHONE = re.compile(r"\+?[0-9 ().\-/]{3,}(?:\s*(?:x|ext\.?)\s*[0-9]+)?")
 
 
-def _events(reader: _Reader, interview_day: date) -> tuple[HistoryEvent, ...]:
+def _events(
+    reader: _Reader, interview_day: date, people: tuple[Interviewer, ...], zone, country, subdivision
+) -> tuple[HistoryEvent, ...]:
     events = []
     for sub in _sub_tables(reader, "events", "event", _EVENT_KEYS):
-        when = sub.day("date", required=True)
-        if when < interview_day:
-            raise sub.error("date", f"{when} is before the interview ({interview_day})")
         kind_name = sub.text("kind", required=True)
         try:
             kind = EventKind(kind_name.lower())
         except ValueError:
             kinds = " | ".join(k.value for k in EventKind)
-            raise sub.error("kind", f"unknown event kind {kind_name!r} (expected {kinds})") from None
-        decision_by = sub.day("decision_by")
+            hint = _did_you_mean(kind_name.lower(), [k.value for k in EventKind])
+            raise sub.error("kind", f"unknown event kind {kind_name!r}{hint} (expected {kinds})") from None
+        # A follow-up is sent at a moment; the file may say when exactly, the plan needs the day.
+        when = _sent_day(sub, zone) if kind is EventKind.SENT else sub.day("date", required=True)
+        if when < interview_day:
+            raise sub.error("date", f"{when} is before the interview ({interview_day})")
+        decision_by = _event_decision_by(sub, when, zone, country, subdivision)
         if kind is EventKind.EXTENDED and decision_by is None:
             raise sub.error("decision_by", "an 'extended' event needs the new decision_by date")
         if decision_by is not None and kind not in (EventKind.EXTENDED, EventKind.REPLIED):
             raise sub.error("decision_by", f"only 'extended' and 'replied' events take decision_by, not {kind.value!r}")
         if decision_by is not None and decision_by < when:
             raise sub.error("decision_by", f"{decision_by} is before the event itself ({when})")
-        events.append(HistoryEvent(when, kind, decision_by, sub.text("note") or sub.text("notes")))
+        followup, to = _sent_fields(sub, kind, people)
+        note = sub.text("note") or sub.text("notes")
+        events.append(HistoryEvent(when, kind, decision_by, note, followup=followup, to=to))
     # Oldest first, as documented; a stable sort keeps same-day events in the order written.
     return tuple(sorted(events, key=lambda event: event.date))
+
+
+def _event_decision_by(sub: _Reader, when: date, zone, country, subdivision) -> date | None:
+    """An event's ``decision_by``: a date, or a timeline phrase ("in two weeks", "after Easter") read by the
+    built-in grammar relative to the event's date (hours count from noon that day)."""
+    raw = sub.table.get("decision_by")
+    if not isinstance(raw, str) or _ISO_DATE.fullmatch(raw.strip()):
+        return sub.day("decision_by")
+    from calsync.businessdays import calendar_for
+    from calsync.timeline import read
+
+    reading = read(raw, when, datetime.combine(when, time(12), tzinfo=zone), calendar_for(country, subdivision))
+    if reading.date is None:
+        words = f" (not understood: {', '.join(reading.unknown)})" if reading.unknown else ""
+        raise sub.error(
+            "decision_by", f"{raw!r} is neither a date such as 2026-11-27 nor a timeline phrase calsync reads{words}"
+        )
+    return reading.date
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _sent_day(sub: _Reader, zone) -> date:
+    """The day of a ``sent`` event: a date, or a date-time (local, or with an offset: read in the interview's
+    zone)."""
+    value = sub.get("date", (date, str), "a date such as 2026-12-02 (or a date-time)", required=True)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+        except ValueError:
+            raise sub.error("date", f"expected a date such as 2026-12-02, got {value!r}") from None
+    if isinstance(value, datetime):
+        return _aware(value, zone).date()
+    return value
+
+
+def _sent_fields(sub: _Reader, kind: EventKind, people: tuple[Interviewer, ...]) -> tuple[Kind | None, str | None]:
+    """``followup`` (required) and ``to`` (an interviewer of this interview) of a ``sent`` event."""
+    if kind is not EventKind.SENT:
+        for key in ("followup", "to"):
+            if key in sub.table:
+                raise sub.error(key, f"only 'sent' events take {key}, not {kind.value!r}")
+        return None, None
+    name = sub.text("followup", required=True)
+    kinds = [k.value for k in Kind]
+    normal = name.lower().replace("-", "_").replace(" ", "_")
+    if normal not in kinds:
+        hint = _did_you_mean(normal, kinds)
+        raise sub.error("followup", f"unknown follow-up {name!r}{hint} (expected {' | '.join(kinds)})")
+    to = sub.text("to")
+    if to is not None:
+        match = next((p for p in people if to.lower() in (p.name.lower(), (p.email or "").lower())), None)
+        if match is None:
+            names = [p.name for p in people]
+            hint = _did_you_mean(to, names)
+            known = ", ".join(repr(n) for n in names) or "none listed"
+            raise sub.error("to", f"{to!r} is not an interviewer of this interview{hint} (interviewers: {known})")
+        to = match.name
+    return Kind(normal), to
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:

@@ -96,6 +96,7 @@ class Interview:
     subdivision: str | None = None
     events: tuple[HistoryEvent, ...] = ()
     source: Source | None = field(default=None, compare=False)
+    notes: str | None = None
 
     @property
     def primary(self) -> Interviewer | None:
@@ -115,7 +116,7 @@ class Policy:
     """Every number the follow-up rules use; the config's ``[policy]`` overrides any of them."""
 
     send_time: time = time(10, 0)
-    closing_minutes_before_end: int = 10
+    closing_prep_minutes: int = 30
     thank_you_minutes_after_end: int = 60
     default_deadline_days: int = 7
     check_in_days_after_deadline: int = 2
@@ -124,6 +125,14 @@ class Policy:
     feedback_business_days: int = 1
     duration_minutes: int = 15
     alarm_minutes_before: int = 0
+    #: The alarm's lead time per kind of follow-up (``[policy.alarms]``), in minutes; a kind not listed takes
+    #: ``alarm_minutes_before``. A target's ``alarm_minutes`` overrides both.
+    alarms: tuple[tuple[str, int], ...] = (("check_in", 15), ("retry", 15), ("feedback_request", 15))
+
+    def alarm_minutes(self) -> dict[str, int]:
+        """Every kind's alarm lead time."""
+        chosen = dict(self.alarms)
+        return {kind.value: chosen.get(kind.value, self.alarm_minutes_before) for kind in Kind}
 
 
 @dataclass(frozen=True)
@@ -149,10 +158,18 @@ class FollowUp:
     revision: int = 0
     revised: datetime | None = None
     duration_minutes: int = 15
+    #: the day it was actually sent (a ``sent`` event): the follow-up is done.
+    sent_on: date | None = None
+    #: the notes of the history events that shaped it ("Recruiter: the manager is travelling").
+    notes: tuple[str, ...] = ()
 
     @property
     def cancelled(self) -> bool:
         return self.status is Status.CANCELLED
+
+    @property
+    def done(self) -> bool:
+        return self.sent_on is not None
 
     @property
     def end(self) -> datetime:

@@ -64,6 +64,7 @@ GENERIC_OPTIONS: tuple[Option, ...] = (
     Option("component", str, "event", choices=("event", "todo"), help="write events or to-dos"),
     Option("cancelled", str, "keep", choices=("keep", "delete"), help="show cancelled follow-ups, or delete them"),
     Option("alarm_minutes", int, None, minimum=0, help="alarm lead time (default: policy.alarm_minutes_before)"),
+    Option("uid_suffix", str, None, help="mixed into the UIDs, for a second event target on one account"),
 )
 
 

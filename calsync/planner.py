@@ -2,7 +2,8 @@
 
 The rules (the default :class:`~calsync.model.Policy`):
 
-- ``closing``: a reminder ``closing_minutes_before_end`` before the interview ends, with the closing checklist.
+- ``closing``: a preparation item ``closing_prep_minutes`` before the interview starts, with the closing checklist
+  (nothing rings during the interview: the screen may be shared).
 - ``thank_you``: one per interviewer, ``thank_you_minutes_after_end`` after the end (interview's zone).
 - deadline D: ``decision_by``, else the date parsed from ``timeline``, else the interview date plus
   ``default_deadline_days``, marked ``assumed``.
@@ -12,6 +13,10 @@ The rules (the default :class:`~calsync.model.Policy`):
   after it than the gap before it.
 - ``feedback_request``: after a rejection on R, ``feedback_business_days`` business days after R.
 - History events replan: see :func:`_apply_event`.
+- ``sent`` events mark a follow-up done (see :func:`_apply_sent`): it keeps its place, and the retries after a
+  sent check-in or retry are planned from the day it was actually sent (``retry_business_days`` after it), not
+  from the day it was planned. A thank-you is done only for the interviewer it went to.
+- Each follow-up carries the notes of the history events up to its day (or to the day it was sent).
 """
 
 from __future__ import annotations
@@ -87,6 +92,12 @@ def deadline_of(interview: Interview, policy: Policy, parse_timeline: TimelinePa
             return parsed, False, None
     assumed = interview.start.astimezone(interview.timezone).date() + timedelta(days=policy.default_deadline_days)
     said = f"timeline {interview.timeline!r} not understood" if interview.timeline else "no timeline given"
+    if interview.timeline:
+        from calsync.timeline import not_understood
+
+        unknown = not_understood(interview.timeline, interview, calendar)
+        if unknown:
+            said += " (the words " + ", ".join(repr(word) for word in unknown) + ")"
     warning = (
         f"interview {interview.id!r}: {said}; assuming a decision by {assumed.isoformat()} "
         f"({policy.default_deadline_days} days after the interview). Set decision_by to be exact."
@@ -104,15 +115,94 @@ def plan_interview(
     items = [builder.closing(deadline, assumed), *builder.thank_yous(deadline, assumed)]
     rounds = [builder.round(0, deadline, assumed, not_before=None)]
     feedback: FollowUp | None = None
+    sent_feedback: list[HistoryEvent] = []
     for event in interview.events:
+        if event.kind is EventKind.SENT:
+            if event.followup in (Kind.CHECK_IN, Kind.RETRY):
+                rounds = _apply_sent(builder, rounds, event)
+            elif event.followup is Kind.FEEDBACK_REQUEST:
+                sent_feedback.append(event)
+            else:
+                items = _mark_one(items, event, builder)
+            continue
         rounds = _apply_event(builder, rounds, event)
         if event.kind is EventKind.REJECTED and feedback is None:
             feedback = builder.feedback_request(event, deadline_of_rounds(rounds, deadline))
     for round_items in rounds:
         items.extend(round_items)
     if feedback is not None:
+        for event in sent_feedback[:1]:
+            feedback = _sent(feedback, event, builder.event_instant(event))
         items.append(feedback)
-    return items, warning
+    return [_with_notes(item, interview.events) for item in items], warning
+
+
+def _sent(item: FollowUp, event: HistoryEvent, stamp: datetime) -> FollowUp:
+    """``item`` done on the event's day (the first report wins); a new revision, since it now looks different."""
+    if item.done:
+        return item
+    return dataclasses.replace(
+        item, sent_on=event.date, revision=item.revision + 1, revised=max(stamp, item.revised or stamp)
+    )
+
+
+def _mark_one(items: list[FollowUp], event: HistoryEvent, builder: _Builder) -> list[FollowUp]:
+    """A sent closing or thank-you: the one of that kind (a thank-you: to ``to``, else the primary contact)."""
+    stamp = builder.event_instant(event)
+    contact = builder.contact
+    to = event.to if event.to is not None else (contact.name if contact else None)
+    for index, item in enumerate(items):
+        if item.kind is not event.followup or item.done:
+            continue
+        if item.kind is Kind.THANK_YOU and (item.recipient is None or item.recipient.name != to):
+            continue
+        items[index] = _sent(item, event, stamp)
+        break
+    return items
+
+
+def _apply_sent(builder: _Builder, rounds: list[list[FollowUp]], event: HistoryEvent) -> list[list[FollowUp]]:
+    """A check-in or a retry was sent on the event's day: it is done, and the tries after it in its round move to
+    ``retry_business_days`` after that day (same UIDs, next revision).
+
+    The round is the latest one still waiting for that kind of try; a retry is the first one not yet sent.
+    """
+    stamp = builder.event_instant(event)
+
+    def waiting(items: list[FollowUp]) -> int | None:
+        for index, item in enumerate(items):
+            if (index == 0) == (event.followup is Kind.CHECK_IN) and not item.done:
+                return index
+        return None
+
+    for number in range(len(rounds) - 1, -1, -1):
+        index = waiting(rounds[number])
+        if index is None:
+            continue
+        items = list(rounds[number])
+        items[index] = _sent(items[index], event, stamp)
+        before = items[index - 1] if index else None
+        gap = (event.date - _day_of(before)).days if before is not None else 0
+        later = builder.following_days(event.date, len(items) - index - 1, gap)
+        for position, day in enumerate(later, start=index + 1):
+            old = items[position]
+            if old.done or old.cancelled:
+                continue
+            items[position] = _revise(old, dataclasses.replace(old, due=builder.send_at(day, old.recipient)), stamp)
+        rounds[number] = items
+        break
+    return rounds
+
+
+def _day_of(item: FollowUp) -> date:
+    """The day a try happened: the day it was sent, else its planned day."""
+    return item.sent_on if item.sent_on is not None else local_date(item.due)
+
+
+def _with_notes(item: FollowUp, events: tuple[HistoryEvent, ...]) -> FollowUp:
+    last = max(local_date(item.due), item.sent_on or local_date(item.due))
+    notes = tuple(event.note for event in events if event.note and event.date <= last)
+    return dataclasses.replace(item, notes=notes) if notes else item
 
 
 def deadline_of_rounds(rounds: list[list[FollowUp]], fallback: date) -> date:
@@ -131,7 +221,8 @@ def _apply_event(builder: _Builder, rounds: list[list[FollowUp]], event: History
     if event.decision_by is not None:
         current = rounds[-1] if rounds else []
         check_in = current[0] if current else None
-        if check_in is not None and not check_in.cancelled and local_date(check_in.due) > event.date:
+        ahead = check_in is not None and not check_in.cancelled and not check_in.done
+        if ahead and local_date(check_in.due) > event.date:
             moved = builder.round(check_in.round, event.decision_by, False, not_before=event.date)
             rounds[-1] = [_revise(old, new, stamp) for old, new in zip(current, moved, strict=True)]
             return rounds
@@ -146,7 +237,7 @@ def _apply_event(builder: _Builder, rounds: list[list[FollowUp]], event: History
 
 def _revise(old: FollowUp, new: FollowUp, stamp: datetime) -> FollowUp:
     """``old`` moved to where ``new`` is: same UID, next revision (a revision only if something changed)."""
-    if old.cancelled or (old.due == new.due and old.deadline == new.deadline):
+    if old.cancelled or old.done or (old.due == new.due and old.deadline == new.deadline):
         return old
     return dataclasses.replace(
         old,
@@ -163,7 +254,7 @@ def _cancel_after(items: list[FollowUp], day: date, stamp: datetime) -> list[Fol
         dataclasses.replace(
             item, status=Status.CANCELLED, revision=item.revision + 1, revised=max(stamp, item.revised or stamp)
         )
-        if not item.cancelled and local_date(item.due) > day
+        if not item.cancelled and not item.done and local_date(item.due) > day
         else item
         for item in items
     ]
@@ -203,15 +294,13 @@ class _Builder:
         )
 
     def closing(self, deadline: date, assumed: bool) -> FollowUp:
-        end = self.interview.end
-        length = end.astimezone(UTC) - self.interview.start.astimezone(UTC)
-        minutes = min(self.policy.closing_minutes_before_end, int(length.total_seconds() // 60))
+        prep = max(self.policy.closing_prep_minutes, 1)  # over before the interview starts, even at 0
         return self._make(
             Kind.CLOSING,
-            due=shifted(end, -minutes, self.interview.timezone),
+            due=shifted(self.interview.start, -prep, self.interview.timezone),
             deadline=deadline,
             assumed=assumed,
-            duration_minutes=max(minutes, 1),
+            duration_minutes=min(self.policy.duration_minutes, prep),
         )
 
     def thank_yous(self, deadline: date, assumed: bool) -> list[FollowUp]:
@@ -245,14 +334,8 @@ class _Builder:
         earliest = deadline + timedelta(days=self.policy.check_in_days_after_deadline)
         if not_before is not None:
             earliest = max(earliest, not_before + timedelta(days=1))
-        days = [self.calendar.on_or_after(earliest)]
-        gap = 0
-        for _ in range(self.policy.retries):
-            following = self.calendar.add(days[-1], max(self.policy.retry_business_days, 1))
-            while (following - days[-1]).days < gap:  # never sooner after a try than the gap before it
-                following = self.calendar.after(following)
-            gap = (following - days[-1]).days
-            days.append(following)
+        first = self.calendar.on_or_after(earliest)
+        days = [first, *self.following_days(first, self.policy.retries, 0)]
         return [
             self._make(
                 Kind.CHECK_IN if attempt == 0 else Kind.RETRY,
@@ -268,6 +351,18 @@ class _Builder:
             )
             for attempt, day in enumerate(days)
         ]
+
+    def following_days(self, day: date, count: int, gap: int) -> list[date]:
+        """The days of ``count`` tries after a try on ``day``: each ``retry_business_days`` after the one before,
+        and never sooner after it than the gap before it (``gap`` days before ``day``)."""
+        days = [day]
+        for _ in range(count):
+            following = self.calendar.add(days[-1], max(self.policy.retry_business_days, 1))
+            while (following - days[-1]).days < gap:
+                following = self.calendar.after(following)
+            gap = (following - days[-1]).days
+            days.append(following)
+        return days[1:]
 
     def feedback_request(self, event: HistoryEvent, deadline: date) -> FollowUp:
         day = self.calendar.add(event.date, max(self.policy.feedback_business_days, 1))

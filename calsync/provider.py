@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from calsync.errors import InputError, NotFound, PreconditionFailed
+from calsync.errors import InputError, ItemRefused, NotFound, PreconditionFailed
 from calsync.options import Option
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ Action = Create | Update | Delete
 @dataclass(frozen=True)
 class Outcome:
     """The result of one action: ``written`` for create/update, nothing for delete, or the ``error`` raised
-    (PreconditionFailed, NotFound, or a ProviderError)."""
+    (PreconditionFailed, NotFound, ItemRefused for this item alone, or a ProviderError that stops the target)."""
 
     action: Action
     written: Written | None = None
@@ -313,7 +313,7 @@ class Provider:
                 return Outcome(action, written=self.update(action.href, action.item, action.etag))
             self.delete(action.href, action.etag)
             return Outcome(action)
-        except (PreconditionFailed, NotFound) as exc:
+        except (PreconditionFailed, NotFound, ItemRefused) as exc:
             return Outcome(action, error=exc)
 
     def describe(self) -> str:

@@ -6,7 +6,10 @@ something cancelled is noise), CATEGORIES, RELATED-TO (the interview's items are
 ``X-CALSYNC-MANAGED`` / ``X-CALSYNC-INTERVIEW`` / ``X-CALSYNC-KIND``. Nobody is invited: no ATTENDEE, so no
 calendar ever emails the interviewer.
 
-Rendering is deterministic: the same follow-up gives the same bytes (no ``now()``, no random ids).
+Rendering is deterministic: the same follow-up gives the same bytes (no ``now()``, no random ids). The one
+clock it may see is passed in by the caller (``now``, from the engine or the export): a follow-up whose due time is
+already past then carries no alarm -- it would ring at once for a moment already gone -- and its SUMMARY says
+"(overdue)". Follow-up events are TRANSP:TRANSPARENT: they never make the person look busy to booking links.
 
 VTIMEZONEs are built here from ``zoneinfo`` rather than with ``icalendar.Timezone.from_tzid``: that search steps
 over transitions less than 64 days apart (Morocco's Ramadan change), and puts every RDATE on one line, which
@@ -18,8 +21,8 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta, tzinfo
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -28,7 +31,7 @@ import icalendar
 from calsync.errors import UserError
 from calsync.model import FollowUp, Kind
 from calsync.provider import MANAGED_PROPERTY, Item
-from calsync.templates import Templates, compose_description, contact_line, variables
+from calsync.templates import Templates, compose_description, contact_line, item_link
 from calsync.uids import make_uid
 from calsync.zones import zone_named
 
@@ -245,15 +248,19 @@ def _build(
     component: str,
     sequence: int,
     dtstamp: datetime,
-    alarm_minutes: int,
+    alarm_minutes: int | Mapping[str, int],
     templates: Templates,
     decorate: Decorate | None,
+    now: datetime | None = None,
 ) -> tuple[Component, dict[str, tuple[int, int]]]:
     """The VEVENT or VTODO, decorated and validated, and the zones it uses (with years)."""
     if component not in ("event", "todo"):
         raise UserError(f'unknown component {component!r}: use "event" or "todo"')
+    if not isinstance(alarm_minutes, int):  # one lead time per kind of follow-up
+        alarm_minutes = alarm_minutes.get(followup.kind.value, 0)
     if alarm_minutes < 0:
         raise UserError(f"alarm minutes must not be negative, not {alarm_minutes}")
+    overdue = is_overdue(followup, now)
     if followup.duration_minutes < 0:
         field = "DUE" if component == "todo" else "DTEND"
         raise _fail(followup, f"ends before it starts: {field} is {-followup.duration_minutes} minutes before DTSTART")
@@ -261,13 +268,14 @@ def _build(
     length = timedelta(minutes=followup.duration_minutes)  # elapsed time, also across a DST change
     end = render_time((start.astimezone(UTC) + length).astimezone(start.tzinfo))
     begin = render_time((start.astimezone(UTC) - length).astimezone(start.tzinfo))  # a VTODO's DTSTART
-    values = variables(followup)
-    text = templates.text(followup, values)
+    text = templates.text(followup)
     if not text.summary.strip():
         raise _fail(followup, "has an empty SUMMARY (check the SUMMARY line of your template)")
     description = compose_description(followup, text)
     todo = component == "todo"
     iv = followup.interview
+    # Done (sent): a to-do is completed; an event keeps its place, ticked, without an alarm.
+    summary = text.summary if todo or not followup.done else f"✓ {text.summary}"
 
     comp: Component = icalendar.Todo() if todo else icalendar.Event()
     comp.add("UID", followup.uid)
@@ -278,14 +286,21 @@ def _build(
         if length:
             comp.add("DTSTART", begin)
         comp.add("DUE", start)
-        status = "CANCELLED" if followup.cancelled else "NEEDS-ACTION"
+        status = "CANCELLED" if followup.cancelled else "COMPLETED" if followup.done else "NEEDS-ACTION"
+        if followup.done and not followup.cancelled:
+            comp.add("COMPLETED", completed_at(followup))
+            comp.add("PERCENT-COMPLETE", 100)
     else:
         comp.add("DTSTART", start)
         comp.add("DTEND", end)
+        comp.add("TRANSP", "TRANSPARENT")  # a reminder, not a meeting: the person stays free
         status = "CANCELLED" if followup.cancelled else "CONFIRMED"
     comp.add("STATUS", status)
-    comp.add("SUMMARY", text.summary)
+    comp.add("SUMMARY", f"{summary} (overdue)" if overdue else summary)
     comp.add("DESCRIPTION", description)
+    link = item_link(followup, text)
+    if link:
+        comp.add("URL", link)
     contact = contact_line(followup)
     if contact:
         comp.add("CONTACT", contact)
@@ -296,7 +311,7 @@ def _build(
     comp.add(MANAGED_PROPERTY, "1")
     comp.add(INTERVIEW_PROPERTY, iv.id)
     comp.add(KIND_PROPERTY, followup.kind.value)
-    if not followup.cancelled:
+    if not followup.cancelled and not followup.done and not overdue:
         alarm = icalendar.Alarm()
         alarm.add("ACTION", "DISPLAY")
         alarm.add("DESCRIPTION", text.summary)
@@ -315,6 +330,21 @@ def _build(
         _zone_years(comp, zones)
     scrub_controls(comp)
     return comp, zones
+
+
+def is_overdue(followup: FollowUp, now: datetime | None) -> bool:
+    """Whether ``followup`` is due before ``now`` (never, without a clock; never when cancelled or sent)."""
+    if now is None or followup.cancelled or followup.done:
+        return False  # a follow-up already sent is done, not late
+    return followup.due.astimezone(UTC) < now.astimezone(UTC)
+
+
+def completed_at(followup: FollowUp) -> datetime:
+    """When a sent follow-up was completed, as written in COMPLETED (UTC): noon of the day it was sent, in the
+    interview's zone (the file records only the day; noon keeps that day wherever the phone is, give or take)."""
+    assert followup.sent_on is not None
+    noon = datetime.combine(followup.sent_on, time(12, 0), tzinfo=followup.interview.timezone)
+    return noon.astimezone(UTC)
 
 
 # Characters RFC 5545 forbids in a value (CONTROL: %x00-08 / %x0A-1F / %x7F); a line break is kept, escaped.
@@ -384,14 +414,16 @@ def render_item(
     component: str = "event",
     sequence: int | None = None,
     dtstamp: datetime | None = None,
-    alarm_minutes: int = 0,
+    alarm_minutes: int | Mapping[str, int] = 0,
     templates: Templates | None = None,
     decorate: Decorate | None = None,
+    now: datetime | None = None,
 ) -> Item:
     """One VCALENDAR holding the follow-up's VEVENT (or VTODO when ``component == "todo"``) and its VTIMEZONEs.
 
     ``sequence`` defaults to the follow-up's revision, ``dtstamp`` to its ``revised`` instant. ``decorate`` runs on
-    the component after the built-in rendering.
+    the component after the built-in rendering. ``alarm_minutes`` is one lead time, or one per kind (``Kind``
+    value -> minutes). With ``now``, a follow-up already due has no alarm and is marked overdue.
 
     :raises UserError: the follow-up ends before it starts, or its SUMMARY is empty (nothing is rendered).
     """
@@ -404,6 +436,7 @@ def render_item(
         alarm_minutes,
         _templates(templates),
         decorate,
+        now,
     )
     body = comp.to_ical()
     data = _HEADER + _zone_blocks(zones) + body + _FOOTER
@@ -424,9 +457,10 @@ def render_calendar(
     followups: Iterable[FollowUp],
     *,
     component: str = "event",
-    alarm_minutes: int = 0,
+    alarm_minutes: int | Mapping[str, int] = 0,
     templates: Templates | None = None,
     decorate: Decorate | None = None,
+    now: datetime | None = None,
 ) -> bytes:
     """The whole plan as one VCALENDAR (an export): cancelled follow-ups included as STATUS:CANCELLED, each
     VTIMEZONE once (covering every year it is used in), components ordered by due time then UID, so the output
@@ -473,6 +507,7 @@ def render_calendar(
             alarm_minutes,
             chosen,
             decorate,
+            now,
         )
         out.write(comp.to_ical())
         for key, (low, high) in zones.items():

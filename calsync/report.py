@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+import re
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from calsync.model import FollowUp
+from calsync.refs import ref_of
 
 if TYPE_CHECKING:
+    from calsync.provider import Item
     from calsync.sync.engine import SyncReport
+    from calsync.sync.state import StateRow
 
 _KIND_LABEL = {
     "closing": "closing questions",
@@ -40,6 +44,9 @@ def plan_rows(followups: list[FollowUp]) -> list[dict[str, Any]]:
             "attempt": f.attempt,
             "revision": f.revision,
             "uid": f.uid,
+            "done": f.done,
+            "sent_on": f.sent_on.isoformat() if f.sent_on else None,
+            "ref": ref_of(f),
         }
         for f in followups
     ]
@@ -62,7 +69,7 @@ def plan_table(followups: list[FollowUp]) -> str:
                 f.recipient.name if f.recipient else "-",
                 f.medium.value if f.medium else "-",
                 deadline,
-                f.status.value,
+                "done" if f.done and not f.cancelled else f.status.value,
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -71,21 +78,88 @@ def plan_table(followups: list[FollowUp]) -> str:
     )
 
 
+def when_label(moment: datetime) -> str:
+    """``Mon 30 Nov 2026 10:00 America/New_York``"""
+    zone = getattr(moment.tzinfo, "key", None) or moment.tzname() or "UTC"
+    return f"{moment:%a} {moment.day} {moment:%b %Y %H:%M} {zone}"
+
+
+def item_label(item: Item) -> str:
+    """How messages name an item: its summary and due time."""
+    followup = item.followup
+    summary = str(item.component.get("SUMMARY", "")) or item.uid
+    return f"{summary} ({when_label(followup.due)})" if followup is not None else summary
+
+
+_SUMMARY = re.compile(rb"^SUMMARY[;:](?:[^:\r\n]*:)?(.*?)\r?$", re.M)
+
+
+def row_summary(row: StateRow) -> str:
+    """The SUMMARY of an item's last pushed form."""
+    match = _SUMMARY.search(re.sub(rb"\r?\n[ \t]", b"", row.ical or b""))
+    return match.group(1).decode("utf-8", "replace").replace("\\,", ",").replace("\\;", ";") if match else row.uid
+
+
+def row_label(row: StateRow) -> str:
+    """An item known only from the state (no longer planned): its last pushed summary and due time."""
+    summary = row_summary(row)
+    try:
+        due = when_label(datetime.fromisoformat(row.due))
+    except ValueError:
+        return summary
+    return f"{summary} ({due})"
+
+
 def sync_summary(report: SyncReport) -> str:
-    """What a sync did, in a few lines."""
+    """What a sync did, in a few lines; every item named by its summary and due time."""
     lines = []
+    moves = {uid: (old, new) for uid, old, new in report.moves}
     if report.dry_run:
-        for verb, _uid, summary in report.planned:
-            lines.append(f"  would {verb}: {summary}")
+        for verb, uid, _summary in report.planned:
+            line = f"  would {verb}: {report.label(uid)}"
+            if uid in moves:
+                line += f"\n      moves: {moves[uid][0]} -> {moves[uid][1]}"
+            lines.append(line)
     if report.dry_run:
         counts = f"would make {len(report.planned)} change(s)"
     else:
         counts = f"{len(report.created)} created, {len(report.updated)} updated, {len(report.deleted)} deleted"
     lines.append(f"{report.target} ({report.where}): {counts}, {report.unchanged} unchanged")
+    verb = "would record" if report.dry_run else "recorded"
+    lines.extend(f"  done on the target, {verb} in the interview file: {done}" for done in report.completed)
     for conflict in report.conflicts:
-        lines.append(f"  kept the target's version of {conflict.uid}: {conflict.reason} (--force overwrites)")
+        lines.append(
+            f"  kept the target's version of {report.label(conflict.uid)}: {conflict.reason} (--force overwrites)"
+        )
     lines.extend(f"  note: {note}" for note in report.notes)
+    for failed in report.failed:
+        lines.append(f"  failed: {failed.summary} (due {failed.due}): {failed.reason}{_next_try(failed)}")
     return "\n".join(lines)
+
+
+#: More writes than this on a terminal show a progress line.
+HANDFUL = 5
+_PAST = {"create": "created", "update": "updated", "delete": "deleted"}
+
+
+def progress_printer(verbose: bool, terminal: bool):
+    """The sync's progress callback: with ``verbose`` one line per write on stdout; else, on a terminal and for
+    more than a handful of writes, one line on stderr rewritten in place (done/total, current item)."""
+    import shutil
+
+    import click
+
+    def report(done: int, total: int, verb: str, label: str) -> None:
+        if verbose:
+            click.echo(f"  {_PAST.get(verb, verb)}: {label}")
+            return
+        if not terminal or total <= HANDFUL:
+            return
+        width = shutil.get_terminal_size((80, 24)).columns
+        line = f"[{done}/{total}] {verb}: {label}"[: max(width - 1, 20)]
+        click.echo(f"\r\x1b[K{line}", nl=done == total, err=True)
+
+    return report
 
 
 def plugins_table(found: dict[str, Any]) -> str:
@@ -116,3 +190,11 @@ def plugins_table(found: dict[str, Any]) -> str:
     for name in found.get("disabled", []):
         lines.append(f"{name}  [disabled]")
     return "\n".join(lines) if lines else "no plugins loaded"
+
+
+def _next_try(failed) -> str:
+    if failed.state == "given up":
+        return f" (refused {failed.attempts} times for this reason: left alone until the item changes)"
+    if failed.state == "waiting":
+        return f" (refused {failed.attempts} time(s); tried again after {failed.retry_at})"
+    return f" (refused {failed.attempts} time(s); the next sync tries again)"

@@ -64,6 +64,10 @@ VARIABLES: dict[str, str] = {
     "requested_note": "a note for you listing what they asked you to send, or empty",
     "medium": "email or phone (empty for the closing checklist)",
     "attempt": "the retry number, 1 for the first retry (0 otherwise)",
+    "my_name": 'your name (config [me] name), or "$my_name" when the config has none',
+    "my_email": "your email address (config [me] email), or empty",
+    "signature": "your sign-off: your name, then your signature lines (config [me]), or empty",
+    "notes": "the interview's notes and the notes of its events so far, one per line, or empty",
 }
 
 DRAFT_MARKER = "--- draft ---"
@@ -88,9 +92,9 @@ _MONTHS = (
 # --- calsync's own texts --------------------------------------------------------------------------------------
 
 _CLOSING = """\
-SUMMARY: Closing questions — $title
+SUMMARY: Before your $company interview: closing questions
 
-Before the interview ends ($interview_end):
+Keep these for the last minutes of the interview (it ends at $interview_end):
 - Summarise your fit in two sentences: what they need, and where you have done it.
 - Ask: "Is there anything in my background that makes you hesitate?"
 - Ask about the next steps and the decision timeline.
@@ -120,7 +124,7 @@ SUMMARY: Thank-you call to $name — $title
 A short call: thank them, one line on fit, and say you'll send what they asked for.
 $requested_note
 --- draft ---
-"Hi $first_name, it's [your name]. I just wanted to thank you for the interview on $interview_date. \
+"Hi $first_name, it's $my_name. I just wanted to thank you for the interview on $interview_date. \
 I really enjoyed it, and I'm even more interested in the $role role. [One sentence on your fit.]"
 """
 
@@ -149,7 +153,7 @@ The decision date has passed. $deadline_sentence
 $approval_sentence
 Keep it short and friendly: don't push, they may simply need more time.
 --- draft ---
-"Hi $first_name, it's [your name]. I interviewed for the $role role on $interview_date. I'm calling to \
+"Hi $first_name, it's $my_name. I interviewed for the $role role on $interview_date. I'm calling to \
 check in: I'm still very interested, and I wondered whether there's any update on the timeline."
 """
 
@@ -176,7 +180,7 @@ No answer to your check-in. This is the last try: if they still don't reply, let
 into other opportunities.
 $approval_sentence
 --- draft ---
-"Hi $first_name, it's [your name] again, about the $role role. I'm still very interested, and I'd be glad \
+"Hi $first_name, it's $my_name again, about the $role role. I'm still very interested, and I'd be glad \
 to hear if there's any news on the decision."
 """
 
@@ -204,7 +208,7 @@ SUMMARY: Ask $name for feedback by phone — $title
 They decided not to move forward. A polite request for feedback helps with the next interviews; thank them, \
 don't argue the decision.
 --- draft ---
-"Hi $first_name, it's [your name]. Thank you for letting me know about the $role role. If you have a minute, \
+"Hi $first_name, it's $my_name. Thank you for letting me know about the $role role. If you have a minute, \
 I'd really appreciate any feedback: what would have made me a stronger candidate?"
 """
 
@@ -257,6 +261,7 @@ class Template:
     subject: string.Template | None
     notes: string.Template
     draft: string.Template | None
+    signed: bool = False  # the draft places $signature itself
 
 
 @dataclass(frozen=True)
@@ -307,6 +312,7 @@ def parse_template(text: str, origin: str) -> Template:
         subject=compile_(headers["SUBJECT"]) if "SUBJECT" in headers else None,
         notes=compile_(notes),
         draft=compile_(draft) if draft is not None else None,
+        signed=draft is not None and re.search(r"\$\{?signature\b", draft) is not None,
     )
 
 
@@ -326,8 +332,9 @@ def _zone_name(moment: datetime) -> str:
     return getattr(moment.tzinfo, "key", None) or moment.tzname() or "UTC"
 
 
-def variables(followup: FollowUp) -> dict[str, str]:
-    """The values of :data:`VARIABLES` for one follow-up."""
+def variables(followup: FollowUp, me: Me | None = None) -> dict[str, str]:
+    """The values of :data:`VARIABLES` for one follow-up, signed by ``me``."""
+    me = me or Me()
     iv = followup.interview
     person = followup.recipient
     name = person.name if person else "the hiring team"
@@ -374,7 +381,17 @@ def variables(followup: FollowUp) -> dict[str, str]:
         "requested_note": ("They asked you to send:\n" + "\n".join(f"- {r}" for r in requested)) if requested else "",
         "medium": followup.medium.value if followup.medium else "",
         "attempt": str(followup.attempt),
+        "my_name": me.name or "[your name]",
+        "my_email": me.email or "",
+        "signature": me.signoff,
+        "notes": "\n".join(_notes(followup)),
     }
+
+
+def _notes(followup: FollowUp) -> list[str]:
+    """The interview's own notes, then those of the events that shaped this follow-up."""
+    notes = [followup.interview.notes.strip()] if followup.interview.notes and followup.interview.notes.strip() else []
+    return notes + [note.strip() for note in followup.notes if note.strip()]
 
 
 def _tidy(text: str) -> str:
@@ -389,8 +406,9 @@ class Templates:
     :raises UserError: ``folder`` is not a readable folder.
     """
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, me: Me | None = None) -> None:
         self.folder = Path(folder).expanduser() if folder is not None else None
+        self.me = me or Me()
         self._user: dict[str, Template] = {}
         self._own = {stem: parse_template(text, f"<calsync {stem}>") for stem, text in DEFAULTS.items()}
         if self.folder is not None:
@@ -422,9 +440,12 @@ class Templates:
         found += [self._own[s] for s in stems if s in self._own]
         return found
 
+    def variables(self, followup: FollowUp) -> dict[str, str]:
+        return variables(followup, self.me)
+
     def text(self, followup: FollowUp, values: dict[str, str] | None = None) -> Text:
-        """Every part of the follow-up's words, filled in."""
-        values = values if values is not None else variables(followup)
+        """Every part of the follow-up's words, filled in; the draft ends with the user's sign-off."""
+        values = values if values is not None else self.variables(followup)
         candidates = self._candidates(followup)
         body = candidates[0]
         summary = next((t.summary for t in candidates if t.summary is not None), None)
@@ -433,8 +454,12 @@ class Templates:
             summary=" ".join(summary.substitute(values).split()) if summary else "",
             subject=" ".join(subject.substitute(values).split()) if subject else "",
             notes=_tidy(body.notes.substitute(values)),
-            draft=_tidy(body.draft.substitute(values)) if body.draft is not None else "",
+            draft=_signed(_tidy(body.draft.substitute(values)), body, values) if body.draft is not None else "",
         )
+
+    def draft(self, followup: FollowUp) -> Draft:
+        """The ready-to-send message (or call script) and its mailto:/tel: link."""
+        return draft_of(followup, self.text(followup))
 
     def summary(self, followup: FollowUp) -> str:
         """The reminder's title: what to do, for whom."""
@@ -443,6 +468,13 @@ class Templates:
     def description(self, followup: FollowUp) -> str:
         """The reminder's body: notes, contact, the draft and a mailto:/tel: link."""
         return compose_description(followup, self.text(followup))
+
+
+def _signed(draft: str, template: Template, values: dict[str, str]) -> str:
+    if not draft or template.signed or not values["signature"]:
+        return draft
+    # After a closing ("Best regards,") the name comes on the next line; after a call script, a line apart.
+    return f"{draft}\n{values['signature']}" if draft.endswith(",") else f"{draft}\n\n{values['signature']}"
 
 
 def mailto_link(address: str, subject: str, body: str) -> str:
@@ -467,9 +499,55 @@ def contact_line(followup: FollowUp) -> str:
     return ", ".join(part for part in (person.name, person.email, person.phone) if part)
 
 
+@dataclass(frozen=True)
+class Draft:
+    """What to send and how: for email the To line, subject, body and a mailto: link; for a call the number, the
+    script and a tel: link. ``link`` is None when the address or number is missing."""
+
+    medium: Medium | None
+    to: str
+    subject: str
+    body: str
+    link: str | None
+    address: str = ""  # the email address or phone number as written
+
+    def text(self) -> str:
+        """The draft as a person reads it."""
+        if self.medium is Medium.EMAIL:
+            head = f"To: {self.to}" + ("" if self.address else " (no email address on file)")
+            return f"{head}\nSubject: {self.subject}\n\n{self.body}".rstrip() + "\n"
+        if self.medium is Medium.PHONE:
+            head = f"Call {self.to}: {self.address}" if self.address else f"Call {self.to} (no phone number on file)"
+            return f"{head}\n\n{self.body}".rstrip() + "\n"
+        return self.body.rstrip() + "\n"
+
+
+def draft_of(followup: FollowUp, text: Text) -> Draft:
+    person = followup.recipient
+    if followup.medium is Medium.EMAIL:
+        address = (person.email or "") if person else ""
+        who = f"{person.name} <{address}>" if person and address else (person.name if person else "")
+        link = mailto_link(address, text.subject, text.draft) if address else None
+        return Draft(followup.medium, who, text.subject, text.draft, link, address)
+    if followup.medium is Medium.PHONE:
+        phone = (person.phone or "") if person else ""
+        link = tel_link(phone) if phone else None
+        return Draft(followup.medium, person.name if person else "them", "", text.draft, link, phone)
+    return Draft(None, "", "", text.draft, None)
+
+
+def item_link(followup: FollowUp, text: Text) -> str | None:
+    """The mailto:/tel: link for the item's URL property (phone clients show it as a link)."""
+    return draft_of(followup, text).link
+
+
 def compose_description(followup: FollowUp, text: Text) -> str:
-    """Notes, then for email the draft and a mailto: link, for phone the number and the call script."""
+    """Notes (the template's, then the interview's and its events'), then for email the draft and a mailto: link,
+    for phone the number and the call script."""
     parts = [text.notes] if text.notes else []
+    notes = _notes(followup)
+    if notes:
+        parts.append("Notes:\n" + "\n".join(f"- {note}" for note in notes))
     person = followup.recipient
     if followup.medium is Medium.EMAIL:
         address = (person.email or "") if person else ""

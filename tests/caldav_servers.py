@@ -18,9 +18,13 @@ end of the session.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import http.client
 import os
+import posixpath
+import random
+import re
 import socket
 import ssl
 import subprocess
@@ -29,12 +33,13 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from reliability import count
 
 HOST = "127.0.0.1"
 USERNAME = "alice"
@@ -75,6 +80,73 @@ def wait_for_port(port: int, process: subprocess.Popen | None = None, log: Path 
     raise RuntimeError(f"nothing answered on {HOST}:{port} within {STARTUP_SECONDS} s")
 
 
+# --- faults on demand -------------------------------------------------------------------------------------------
+
+_UID_LINE = re.compile(rb"^UID:(.*?)\r?$", re.MULTILINE)
+
+
+def body_uid(body: bytes) -> str | None:
+    found = _UID_LINE.search(body)
+    return found.group(1).strip().decode() if found else None
+
+
+@dataclass
+class Faults:
+    """How the proxy misbehaves, like real servers do. Every field off by default; tests set what they need.
+
+    ``refuse``
+        marker (bytes found in a PUT's body: a UID, a SUMMARY) -> status: that PUT is answered with the status (400,
+        403, 409, 413...) and a short plain-text reason, and never reaches the server.
+    ``etag_form``
+        "weak", "unquoted" or "percent": the ETag of PUT answers rewritten so (GMX, Bedework...).
+    ``trash_bin``
+        Nextcloud's trash bin: a PUT re-creating (If-None-Match) a UID deleted through the proxy gets 400; a DELETE
+        of a resource already deleted gets 403.
+    ``unique_uids``
+        iCloud, Fastmail: a PUT of a UID that another calendar holds (as written through the proxy) gets 409 with
+        ``no-uid-conflict`` naming that resource.
+    ``busy``
+        the next requests answered with these statuses (429, 503) and ``Retry-After: 1``, one each.
+    ``drop``
+        N writes (PUT, DELETE) are forwarded, then the connection is closed without an answer (never two writes
+        in a row: the write sent again goes through).
+    ``slow``
+        (N, seconds): the next N requests answered that much later.
+    ``chance``
+        with a random.Random, (rng, p): every request meets one fault from ``busy`` / ``drop`` kinds with
+        probability p (at most ``budget`` in all).
+    """
+
+    refuse: dict[bytes, int] = field(default_factory=dict)
+    etag_form: str | None = None
+    trash_bin: bool = False
+    trash_status: int = 400  # Nextcloud; SOGo answers 409
+    unique_uids: bool = False
+    busy: list[int] = field(default_factory=list)
+    drop: int = 0
+    slow: tuple[int, float] = (0, 0.0)
+    chance: tuple[random.Random, float] | None = None
+    budget: int = 0
+    injected: list[str] = field(default_factory=list)
+    dropped_last: bool = False
+    trashed: set[str] = field(default_factory=set)
+    trashed_paths: set[str] = field(default_factory=set)
+    homes: dict[str, str] = field(default_factory=dict)  # UID -> resource path, as written through the proxy
+    uids: dict[str, str] = field(default_factory=dict)  # resource path -> UID
+
+    def note(self, kind: str) -> None:
+        self.injected.append(kind)
+        count("faults", kind)
+
+
+def _reform(etag: str, form: str) -> str:
+    bare = etag.strip()
+    if bare.upper().startswith("W/"):
+        bare = bare[2:]
+    bare = bare.strip('"')
+    return {"weak": f'W/"{bare}"', "unquoted": bare, "percent": f"%22{bare}%22"}[form]
+
+
 # --- the counting proxy -----------------------------------------------------------------------------------------
 
 
@@ -99,6 +171,7 @@ class CountingProxy:
         self.ssl_context = ssl_context if parts.scheme == "https" else None
         self.records: list[Record] = []
         self.strip_etag = False
+        self.faults = Faults()
         self._lock = threading.Lock()
         self._local = threading.local()
         self.port = free_port()
@@ -116,7 +189,12 @@ class CountingProxy:
 
         for method in _METHODS:
             setattr(Handler, f"do_{method}", Handler._forward)
-        self._server = ThreadingHTTPServer((HOST, self.port), Handler)
+
+        class Quiet(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):  # a client that gave up (a fault test): not news
+                pass
+
+        self._server = Quiet((HOST, self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -139,6 +217,14 @@ class CountingProxy:
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP_BY_HOP}
         if body or handler.command in ("PUT", "POST", "PROPFIND", "REPORT", "PROPPATCH", "MKCALENDAR"):
             headers["Content-Length"] = str(len(body))
+        method, path = handler.command, urlsplit(handler.path).path
+        early = self._fault_before(handler, method, path, body)
+        if early is not None:
+            status, extra, payload = early
+            with self._lock:
+                self.records.append(Record(method, handler.path, status, body))
+            self._answer(handler, status, http.client.responses.get(status, ""), extra, payload)
+            return
         for attempt in range(2):
             conn = self._upstream()
             try:
@@ -155,17 +241,114 @@ class CountingProxy:
             conn.close()
         with self._lock:
             self.records.append(Record(handler.command, handler.path, response.status, body))
-        handler.send_response_only(response.status, response.reason)
+        self._after(method, path, body, response.status)
+        if self._drop(method):
+            handler.close_connection = True
+            with contextlib.suppress(OSError):
+                handler.connection.shutdown(socket.SHUT_RDWR)
+            return
+        out = []
         for key, value in response.getheaders():
             if key.lower() in _HOP_BY_HOP or key.lower() in ("date", "server"):
                 continue
-            if self.strip_etag and handler.command == "PUT" and key.lower() == "etag":
-                continue
+            if handler.command == "PUT" and key.lower() == "etag":
+                if self.strip_etag:
+                    continue
+                if self.faults.etag_form:
+                    self.faults.note(f"etag-{self.faults.etag_form}")
+                    value = _reform(value, self.faults.etag_form)
+            out.append((key, value))
+        self._answer(handler, response.status, response.reason, out, payload)
+
+    def _answer(self, handler, status: int, reason: str, headers, payload: bytes) -> None:
+        handler.send_response_only(status, reason)
+        for key, value in headers:
             handler.send_header(key, value)
         handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
         if handler.command != "HEAD":
             handler.wfile.write(payload)
+
+    def _fault_before(self, handler, method: str, path: str, body: bytes):
+        """An answer made up here instead of the server's: (status, headers, body), or None to forward."""
+        faults = self.faults
+        with self._lock:
+            slow_n, slow_s = faults.slow
+            if slow_n:
+                faults.slow = (slow_n - 1, slow_s)
+        if slow_n:
+            faults.note("slow")
+            time.sleep(slow_s)
+        with self._lock:
+            status = faults.busy.pop(0) if faults.busy else None
+            if status is None and faults.chance is not None and faults.budget > 0:
+                rng, probability = faults.chance
+                if rng.random() < probability:
+                    kind = rng.choice(["429", "503", "drop"])
+                    faults.budget -= 1
+                    if kind == "drop":
+                        faults.drop += 1 if method in ("PUT", "DELETE") else 0
+                    else:
+                        status = int(kind)
+        if status is not None:
+            faults.note(str(status))
+            return status, [("Retry-After", "1")], b"slow down\n"
+        if method == "PUT":
+            uid = body_uid(body)
+            for marker, refused in faults.refuse.items():
+                if marker in body:
+                    faults.note(f"refuse-{refused}")
+                    return refused, [("Content-Type", "text/plain")], b"refused by the test proxy: too large\n"
+            if faults.trash_bin and uid in faults.trashed and handler.headers.get("If-None-Match") == "*":
+                faults.note("trash-bin-put")
+                message = b'<?xml version="1.0"?><d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns">'
+                message += b"<s:message>Deleted calendar object with uid already exists in this calendar "
+                message += b"collection.</s:message></d:error>"
+                return faults.trash_status, [("Content-Type", "application/xml")], message
+            home = faults.homes.get(uid or "")
+            if faults.unique_uids and home and posixpath.dirname(home) != posixpath.dirname(path):
+                faults.note("uid-in-another-calendar")
+                message = (
+                    '<?xml version="1.0"?><D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+                    f"<C:no-uid-conflict><D:href>{home}</D:href></C:no-uid-conflict></D:error>"
+                ).encode()
+                return 409, [("Content-Type", "application/xml")], message
+        if method == "DELETE" and faults.trash_bin and path in faults.trashed_paths:
+            faults.note("trash-bin-delete")
+            return 403, [("Content-Type", "text/plain")], b"forbidden\n"
+        return None
+
+    def _after(self, method: str, path: str, body: bytes, status: int) -> None:
+        """What the fault modes remember of a request the server answered."""
+        faults = self.faults
+        with self._lock:
+            if method == "PUT" and status in (200, 201, 204):
+                uid = body_uid(body)
+                if uid:
+                    faults.homes[uid] = path
+                    faults.uids[path] = uid
+                    faults.trashed.discard(uid)
+                    faults.trashed_paths.discard(path)
+            elif method == "DELETE" and status in (200, 204):
+                uid = faults.uids.pop(path, None)
+                if uid is not None:
+                    faults.homes.pop(uid, None)
+                    faults.trashed.add(uid)
+                faults.trashed_paths.add(path)
+
+    def _drop(self, method: str) -> bool:
+        """Whether to drop this write's answer: one write in two at most (a resent write goes through)."""
+        faults = self.faults
+        with self._lock:
+            if method not in ("PUT", "DELETE"):
+                return False
+            if faults.drop and not faults.dropped_last:
+                faults.drop -= 1
+                faults.dropped_last = True
+                faults.note("drop")
+                return True
+            faults.dropped_last = False
+        return False
 
     # --- counting -------------------------------------------------------------------------------------------
 
@@ -212,9 +395,10 @@ class Server:
         return options
 
     def request(
-        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None, proxied: bool = False
     ) -> tuple[int, dict[str, str], bytes]:
-        parts = urlsplit(self.direct_url)
+        """One request to the server (``proxied``: through the proxy, so that its fault modes see it)."""
+        parts = urlsplit(self.url if proxied else self.direct_url)
         if parts.scheme == "https":
             conn = http.client.HTTPSConnection(parts.hostname, parts.port, context=self.ssl_context, timeout=60)
         else:
@@ -458,5 +642,6 @@ def caldav_server(request, monkeypatch) -> Server:
     server: Server = request.getfixturevalue(f"{request.param}_server")
     server.proxy.reset()
     server.proxy.strip_etag = False
+    server.proxy.faults = Faults()
     monkeypatch.setenv("CALSYNC_TEST_CALDAV_PASSWORD", server.password or "")
     return server

@@ -67,7 +67,7 @@ def test_json_of_the_worked_example(env, example):
     by_kind = {}
     for row in acme:
         by_kind.setdefault(row["kind"], []).append(row)
-    assert [r["due"] for r in by_kind["closing"]] == ["2026-11-20T14:50:00-06:00"]
+    assert [r["due"] for r in by_kind["closing"]] == ["2026-11-20T13:30:00-06:00"]
     assert by_kind["closing"][0]["recipient"] is None
     assert sorted((r["recipient"], r["due"]) for r in by_kind["thank_you"]) == [
         ("Dana Smith", "2026-11-20T16:00:00-06:00"),
@@ -185,7 +185,7 @@ def test_calsync_config_variable(env, tmp_path):
     done = calsync("plan", "--json", "--file", str(interviews), env={**env, "CALSYNC_CONFIG": str(config)})
     assert done.returncode == 0, done.stderr
     closing = next(row for row in json.loads(done.stdout) if row["kind"] == "closing")
-    assert closing["due"] == "2026-12-21T09:50:00+09:00"
+    assert closing["due"] == "2026-12-21T08:30:00+09:00"
     # --config wins over the variable.
     other = tmp_path / "other.toml"
     other.write_text('timezone = "America/Chicago"\n', encoding="utf-8")
@@ -193,7 +193,7 @@ def test_calsync_config_variable(env, tmp_path):
         "--config", str(other), "plan", "--json", "--file", str(interviews), env={**env, "CALSYNC_CONFIG": str(config)}
     )
     closing = next(row for row in json.loads(done.stdout) if row["kind"] == "closing")
-    assert closing["due"] == "2026-12-21T09:50:00-06:00"
+    assert closing["due"] == "2026-12-21T08:30:00-06:00"
 
 
 def test_the_config_in_the_platform_dir_is_read(env, tmp_path):

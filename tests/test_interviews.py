@@ -130,7 +130,8 @@ def test_events_and_decision_by(tmp_path):
 
 @pytest.mark.parametrize("kind", [k.value for k in EventKind if k is not EventKind.EXTENDED])
 def test_every_event_kind_is_accepted(tmp_path, kind):
-    (iv,) = load(tmp_path, MINIMAL + f'[[interviews.events]]\ndate = 2026-12-01\nkind = "{kind}"\n')
+    extra = 'followup = "check_in"\n' if kind == "sent" else ""
+    (iv,) = load(tmp_path, MINIMAL + f'[[interviews.events]]\ndate = 2026-12-01\nkind = "{kind}"\n{extra}')
     assert iv.events[0].kind == EventKind(kind)
 
 

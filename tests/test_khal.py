@@ -44,7 +44,7 @@ def test_khal_finds_every_planned_item_at_its_time(tmp_path):
     assert sorted(start for start, _title, _status in listed) == sorted(utc(row) for row in planned)
     for row in planned:
         titles = [title for start, title, _status in listed if start == utc(row)]
-        assert any((row["recipient"] or "Closing") in title for title in titles), (row, titles)
+        assert any((row["recipient"] or "closing questions") in title for title in titles), (row, titles)
 
 
 def test_khal_sees_cancellations(tmp_path):

@@ -73,7 +73,7 @@ def test_worked_example():
     assert {t.due for t in thanks} == {datetime(2026, 11, 20, 16, 0, tzinfo=CHICAGO)}
     assert {wall(t.due, CHICAGO) for t in thanks} == {datetime(2026, 11, 20, 16, 0)}
     closing = one(result, Kind.CLOSING)
-    assert wall(closing.due, CHICAGO) == datetime(2026, 11, 20, 14, 50)
+    assert wall(closing.due, CHICAGO) == datetime(2026, 11, 20, 13, 30)  # preparation, before it starts
     assert closing.recipient is None
     assert of(result, Kind.FEEDBACK_REQUEST) == []
     assert all(f.status is Status.PLANNED for f in result.followups)
@@ -92,10 +92,11 @@ def test_followups_are_sorted_by_due_time():
 # --- closing and thank-you -------------------------------------------------------------------------------------
 
 
-def test_closing_is_ten_minutes_before_the_end_with_no_recipient():
+def test_closing_questions_are_prepared_before_the_interview_starts_with_no_recipient():
     iv = interview(end=datetime(2026, 11, 20, 16, 30, tzinfo=CHICAGO))
     closing = one(run(iv), Kind.CLOSING)
-    assert closing.due == datetime(2026, 11, 20, 16, 20, tzinfo=CHICAGO)
+    assert closing.due == datetime(2026, 11, 20, 13, 30, tzinfo=CHICAGO)  # 30 minutes before the start
+    assert closing.end <= iv.start  # nothing rings during the interview
     assert closing.recipient is None
 
 

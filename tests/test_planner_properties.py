@@ -98,6 +98,7 @@ policies = st.builds(
     retries=st.integers(0, 3),
     retry_business_days=st.integers(1, 5),
     check_in_days_after_deadline=st.integers(0, 4),
+    closing_prep_minutes=st.integers(0, 90),
 )
 
 
@@ -190,10 +191,9 @@ def test_the_shape_of_a_plan(iv, policy):
         assert f.due.astimezone(UTC) - iv.end.astimezone(UTC) == timedelta(minutes=policy.thank_you_minutes_after_end)
     closing = [f for f in result.followups if f.kind is Kind.CLOSING]
     assert len(closing) == 1 and closing[0].recipient is None
-    length = iv.end.astimezone(UTC) - iv.start.astimezone(UTC)
-    if length >= timedelta(minutes=policy.closing_minutes_before_end):
-        before_end = iv.end.astimezone(UTC) - closing[0].due.astimezone(UTC)
-        assert before_end == timedelta(minutes=policy.closing_minutes_before_end)
+    before_start = iv.start.astimezone(UTC) - closing[0].due.astimezone(UTC)
+    assert before_start == timedelta(minutes=max(policy.closing_prep_minutes, 1))
+    assert closing[0].end.astimezone(UTC) <= iv.start.astimezone(UTC)  # nothing rings during the interview
     feedback = [f for f in result.followups if f.kind is Kind.FEEDBACK_REQUEST]
     rejected = [e for e in iv.events if e.kind is EventKind.REJECTED]
     assert len(feedback) == (1 if rejected else 0)

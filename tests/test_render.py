@@ -326,7 +326,7 @@ def test_summaries() -> None:
     summaries = {(f.kind, f.interview.id): str(render_item(f).component["SUMMARY"]) for f in PLAN if f is not PLAN[2]}
     assert str(render_item(PLAN[2]).component["SUMMARY"]) == "Thank-you note to Lee Park — Acme Corp, Staff Engineer"
     assert summaries[(Kind.THANK_YOU, "acme-staff")] == "Thank-you note to Dana Smith — Acme Corp, Staff Engineer"
-    assert summaries[(Kind.CLOSING, "acme-staff")] == "Closing questions — Acme Corp, Staff Engineer"
+    assert summaries[(Kind.CLOSING, "acme-staff")] == "Before your Acme Corp interview: closing questions"
     assert (
         summaries[(Kind.RETRY, "acme-staff")] == "Retry: check in with Dana Smith by email — Acme Corp, Staff Engineer"
     )

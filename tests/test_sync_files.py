@@ -15,6 +15,7 @@ from calsync.config import load_config
 from calsync.interviews import load_interviews
 from calsync.planner import plan
 from calsync.sync.engine import sync_target
+from calsync.sync.identity import remote_uid
 
 VDIR = 'provider = "vdir"'
 ICS = 'provider = "ics"'
@@ -295,13 +296,15 @@ def test_todo_targets_get_vtodos_that_move_too(tmp_path):
     ws = Workspace(tmp_path, f'[targets.main]\nprovider = "ics"\npath = "{where}"\ncomponent = "todo"\n')
     ws.sync_json()
     check_in = ws.by_kind()["check_in"][0]
+    todo_uid = remote_uid(check_in["uid"], "todo", None)  # a to-do's UID is not its event's (one UID per account)
     todos = {str(c["UID"]): c for c in icalendar.Calendar.from_ical(where.read_bytes()).walk("VTODO")}
     assert len(todos) == len(ws.plan()) and not icalendar.Calendar.from_ical(where.read_bytes()).walk("VEVENT")
-    assert todos[check_in["uid"]]["DUE"].dt.isoformat() == check_in["due"]
+    assert check_in["uid"] not in todos
+    assert todos[todo_uid]["DUE"].dt.isoformat() == check_in["due"]
     ws.write_interviews(event("2026-11-25", "extended", "2026-12-04"))
     assert ws.sync_json()[0]["updated"] == 2
     todos = {str(c["UID"]): c for c in icalendar.Calendar.from_ical(where.read_bytes()).walk("VTODO")}
-    assert todos[check_in["uid"]]["DUE"].dt.date().isoformat() == "2026-12-07"
+    assert todos[todo_uid]["DUE"].dt.date().isoformat() == "2026-12-07"
 
 
 def test_bad_target_options_are_one_line_errors(tmp_path):

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
+import random
+from datetime import UTC, datetime, timedelta
 
 import icalendar
 import pytest
+from caldav_servers import Faults
 from crashing import Crash, crashing
 from factories import interview
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reliability import count
 from test_sync_properties import histories
 
 from calsync.planner import plan
@@ -98,3 +103,53 @@ def test_random_histories_converge_on_servers(backend, history, crashes):
             else:
                 assert items[f.uid] == ("CONFIRMED", f.due)
         assert set(items) <= {f.uid for f in followups}
+
+
+# --- the same, with the CalDAV servers misbehaving at random ------------------------------------------------------
+
+FAULT_ROUNDS = int(os.environ.get("CALSYNC_ROUNDS", "2"))  # deep: CALSYNC_ROUNDS=50
+
+
+@pytest.fixture(params=["radicale", "xandikos"])
+def faulty(request, tmp_path_factory, monkeypatch):
+    server = request.getfixturevalue(f"{request.param}_server")
+    server.proxy.reset()
+    server.proxy.strip_etag = False
+    monkeypatch.setenv("CALSYNC_TEST_CALDAV_PASSWORD", server.password or "")
+    yield CalDAVBackend(server, tmp_path_factory.mktemp("faulty"))
+    server.proxy.faults = Faults()
+
+
+@settings(max_examples=FAULT_ROUNDS, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(history=histories(), seed=st.integers(0, 2**32 - 1), refuse=st.lists(st.integers(0, 9), max_size=2))
+def test_random_histories_converge_through_faults(faulty, history, seed, refuse):
+    """Dropped answers, 429/503, a weak ETag on every PUT and refused items, at random: each sync ends (no
+    target error), never duplicates, and once the server behaves the next syncs converge with no conflict."""
+    target = faulty.new_target()
+    rng = random.Random(seed)
+    start = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    for step in range(len(history) + 1):
+        followups = plan([interview(events=tuple(history[:step]))], parse_timeline=lambda *a: None).followups
+        uids = sorted(f.uid for f in followups)
+        faulty.server.proxy.faults = Faults(
+            refuse={uids[n % len(uids)].encode(): rng.choice([400, 403, 409]) for n in refuse},
+            etag_form=rng.choice([None, "weak", "unquoted"]),
+            chance=(rng, 0.2),
+            budget=2,
+        )
+        day = start + timedelta(days=step)
+        report = sync_target(target, followups, now=day)
+        count("faults", "syncs")
+        assert {f.uid for f in report.failed} <= {uids[n % len(uids)] for n in refuse}
+        items = faulty.stored()  # no UID twice (checked inside), nothing but the plan
+        assert set(items) <= {f.uid for f in followups}
+        faulty.server.proxy.faults = Faults()
+        assert sync_target(target, followups, now=day + timedelta(hours=1)).conflicts == []
+        again = sync_target(target, followups, now=day + timedelta(hours=2))
+        assert again.writes == 0 and again.conflicts == [] and again.failed == []
+        items = faulty.stored()
+        for f in followups:
+            if f.cancelled:
+                assert f.uid not in items or items[f.uid][0] == "CANCELLED"
+            else:
+                assert items[f.uid] == ("CONFIRMED", f.due)

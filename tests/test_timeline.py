@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from calsync.businessdays import BusinessCalendar, calendar_for
 from calsync.hookspecs import hookimpl
 from calsync.plugins import load_plugins, pm
-from calsync.timeline import normalize, parse_timeline
+from calsync.timeline import normalize, parse_timeline, read
 
 CHICAGO = ZoneInfo("America/Chicago")
 FRIDAY = date(2026, 11, 20)  # the issue's interview: Fri 2026-11-20 14:00-15:00 Chicago, US holidays
@@ -230,10 +230,10 @@ EXTENSION_ROWS = [
     ("after the holiday season", "2027-01-04"),
     ("after the Christmas holidays", "2027-01-04"),
     ("early in the new year", None),  # as "early next year"
-    ("after Easter", None),  # no US public holiday
-    ("after Juneteenth", None),  # its name is "Juneteenth National Independence Day"
+    ("after Easter", "2027-03-29"),  # Easter Sunday, Mar 28 2027; Easter Monday is no US holiday
+    ("after Juneteenth", "2027-06-21"),  # Sat Jun 19 2027 (table name "Juneteenth National Independence Day")
     ("after the meeting", None),
-    ("after the meeting next week", "2026-11-27"),  # an unknown "after X" takes nothing from the rest
+    ("after the meeting next week", None),  # "after" is left unread: no partial reads
     # Several phrases: the latest wins, whatever the order.
     ("by Friday, at the latest within two weeks", "2026-12-04"),
     ("within two weeks, probably by Friday", "2026-12-04"),
@@ -317,7 +317,7 @@ def test_phrase_said_on_the_issue_friday(text, expected):
         ("after May Day", "2027-03-01", "GB", "2027-05-04"),
         ("after May", "2027-03-01", "GB", None),  # a month name is never a holiday's short name
         ("after Christmas", "2026-12-01", "DE", "2026-12-28"),  # Second Day of Christmas, then the weekend
-        ("after Christmas", "2026-12-01", None, None),  # no holiday table
+        ("after Christmas", "2026-12-01", None, "2026-12-28"),  # no holiday table: Christmas is Dec 25 still
         ("after Christmas", "2026-12-25", "US", "2026-12-28"),  # said on the day
         ("after Christmas", "2026-12-27", "US", "2027-12-27"),  # passed: next year's
         ("after the holidays", "2026-12-01", "GB", "2027-01-04"),
@@ -356,7 +356,7 @@ def test_hours_count_from_the_end_in_the_interviews_zone():
 
 
 def test_normalize_is_canonical():
-    assert normalize("About “3–5” Business-Days, or so!").split() == ["5", "business", "days"]
+    assert normalize("About “3–5” Business-Days, or so!").split() == ["5", "business", "days", ","]
     assert normalize("a week or two").split() == ["2", "week"]
 
 
@@ -512,3 +512,178 @@ VOCABULARY = ["in", "within", "a", "the", "of", "next", "this", "end", "early", 
 def test_garbage_never_raises(said_on, text):
     result = parse_timeline(text, said_on, ended(said_on), US)
     assert result is None or (isinstance(result, date) and result >= said_on)
+
+
+# --- no partial reads -------------------------------------------------------------------------------------------
+
+# Words that carry time meaning the grammar does not understand: a phrase holding one is never read in part.
+UNKNOWN_TIME_WORDS = ["several", "soon", "shortly", "ASAP", "eventually", "spring", "summer", "winter", "decade",
+                      "semester", "overnight", "previous", "past", "ago", "since", "least", "longer",
+                      "while", "earliest", "yesterday", "biweekly",
+                      "quarterly", "recess", "break", "vacation", "Hanukkah", "Ramadan", "Passover", "Halloween",
+                      "not", "than", "imminently", "fortnightly", "someday", "whenever", "lately", "meanwhile",
+                      "afterwards", "thereafter", "postponed", "trimester", "Kwanzaa", "Lent"]  # fmt: skip
+
+
+def _understood_corpus_rows():
+    from test_timeline_corpus import corpus
+
+    return [row for row in corpus() if row.expected is not None]
+
+
+@given(
+    row=st.sampled_from(_understood_corpus_rows()),
+    word=st.sampled_from(UNKNOWN_TIME_WORDS),
+    position=st.integers(0, 40),
+)
+def test_an_unknown_time_word_never_gives_an_earlier_date(row, word, position):
+    said_on, ended_at = row.start.date(), row.start + timedelta(hours=1)
+    calendar = calendar_for(row.country, None)
+    words = row.phrase.split()
+    base = parse_timeline(row.phrase, said_on, ended_at, calendar)
+    words.insert(position % (len(words) + 1), word)
+    changed = parse_timeline(" ".join(words), said_on, ended_at, calendar)
+    assert changed is None or base is None or changed >= base
+
+
+@pytest.mark.parametrize(
+    ("text", "unknown"),
+    [
+        ("within a week, maybe longer", ["longer"]),
+        ("after the board meeting", ["after"]),
+        ("several weeks", ["several", "weeks"]),
+        ("at least two weeks", ["least"]),
+        ("2 weeks ago", ["2", "weeks", "ago"]),
+        ("before next week", ["before"]),
+        ("February 30", ["february 30"]),
+    ],
+)
+def test_a_half_read_phrase_gives_no_date_and_names_the_words(text, unknown):
+    reading = read(text, FRIDAY, FRIDAY_END, US)
+    assert reading.date is None
+    assert list(reading.unknown) == unknown
+
+
+@pytest.mark.parametrize(
+    "text", ["We'll get back to you", "hopefully", "the team will reach a decision", "get back to you"]
+)
+def test_fillers_alone_name_no_date_and_no_unknown_word(text):
+    reading = read(text, FRIDAY, FRIDAY_END, US)
+    assert reading.date is None
+    assert reading.unknown == ()
+
+
+def test_several_bounds_the_latest_wins_however_joined():
+    for text in ["a week, maybe two", "a week maybe two", "a week or two", "a week - two", "1-2 weeks",
+                 "within a week, two weeks at the latest", "a week to two weeks"]:  # fmt: skip
+        assert parse_timeline(text, FRIDAY, FRIDAY_END, US) == d("2026-12-04"), text
+
+
+# --- holidays per country ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("country", "easter_sunday", "after", "before"),
+    [
+        # Easter 2027 is Mar 28; Good Friday Mar 26; Easter Monday Mar 29 where it is a public holiday.
+        ("US", "2027-03-28", "2027-03-29", "2027-03-26"),  # neither is a federal holiday
+        ("GB", "2027-03-28", "2027-03-29", "2027-03-25"),  # Good Friday only, in the GB-wide table
+        ("DE", "2027-03-28", "2027-03-30", "2027-03-25"),
+        ("FR", "2027-03-28", "2027-03-30", "2027-03-26"),  # Easter Monday only
+        ("IN", "2027-03-28", "2027-03-29", "2027-03-25"),  # Good Friday only
+        ("AU", "2027-03-28", "2027-03-30", "2027-03-25"),
+        (None, "2027-03-28", "2027-03-29", "2027-03-26"),
+    ],
+)
+def test_easter_is_easter_sunday_whatever_the_table_lists(country, easter_sunday, after, before):
+    said_on = d("2027-01-10")
+    assert parse_on("by Easter", said_on, country) == d(easter_sunday)
+    assert parse_on("after Easter", said_on, country) == d(after)
+    assert parse_on("before Easter", said_on, country) == d(before)
+
+
+def test_orthodox_easter_comes_from_the_countrys_table():
+    # Greece keeps Orthodox Easter: May 2 2027 (Easter Monday May 3 in its table).
+    assert parse_on("by Easter", d("2027-01-10"), "GR") == d("2027-05-02")
+
+
+@pytest.mark.parametrize(
+    ("text", "said_on", "country", "expected"),
+    [
+        # An observed day counts as the holiday's: "before" skips it, "after" too (it is no business day).
+        ("before Independence Day", "2026-06-01", "US", "2026-07-02"),  # Sat Jul 4, observed Fri Jul 3
+        ("after Independence Day", "2026-06-01", "US", "2026-07-06"),
+        ("by Independence Day", "2026-06-01", "US", "2026-07-04"),  # the day itself, not the observed one
+        ("after Boxing Day", "2026-12-01", "GB", "2026-12-29"),  # Sat Dec 26, observed Mon Dec 28
+        ("after Christmas", "2027-12-01", "GB", "2027-12-29"),  # Sat 25 and Sun 26, observed Mon 27, Tue 28
+        ("after Christmas", "2027-12-01", "US", "2027-12-27"),  # Sat Dec 25, observed Fri Dec 24
+        ("before Christmas", "2027-12-01", "US", "2027-12-23"),
+        ("after Juneteenth", "2027-06-01", "US", "2027-06-21"),
+        ("after Australia Day", "2026-12-01", "AU", "2027-01-27"),
+        ("after Diwali", "2026-10-01", "IN", "2026-11-09"),
+        ("after Bastille Day", "2026-07-01", "FR", "2026-07-15"),
+        ("after Whit Monday", "2027-04-01", "DE", "2027-05-18"),
+        ("after Anzac Day", "2027-01-01", "AU", "2027-04-26"),
+        ("after Diwali", "2026-10-01", "US", None),  # no such holiday in the US table: not understood
+    ],
+)
+def test_holidays_and_observed_days(text, said_on, country, expected):
+    assert parse_on(text, d(said_on), country) == (d(expected) if expected else None)
+
+
+def test_holiday_tables_are_built_once_per_country_and_year():
+    from calsync.businessdays import _holidays_of_year
+
+    calendar = calendar_for("FR", None)
+    parse_on("after Bastille Day", d("2026-07-01"), "FR")
+    before = _holidays_of_year.cache_info().misses
+    for day in range(1, 28):
+        parse_timeline("after Bastille Day", date(2026, 7, day), ended(date(2026, 7, day)), calendar)
+    assert _holidays_of_year.cache_info().misses == before
+
+
+def test_the_planner_assumes_d_for_a_half_read_phrase_and_names_the_words():
+    from calsync.planner import plan
+
+    result = plan([factories.interview(timeline="within ten days, maybe longer")])
+    check_in = next(f for f in result.followups if f.kind.value == "check_in")
+    assert check_in.assumed
+    assert check_in.deadline == d("2026-11-27")  # the interview + 7 days, not the 10 days half read
+    assert len(result.warnings) == 1
+    assert "'longer'" in result.warnings[0]
+    assert "2026-11-27" in result.warnings[0]
+
+
+# --- modifiers: after / before / the week of -----------------------------------------------------------------
+
+
+@given(said_on=dates, target=st.dates(min_value=date(2020, 1, 1), max_value=date(2036, 12, 31)), country=countries)
+def test_after_before_and_the_week_of_a_date(said_on, target, country):
+    calendar = calendar_for(country, None)
+    name = f"{target:%B} {target.day}, {target.year}"
+    plain = parse_timeline(name, said_on, ended(said_on), calendar)
+    after = parse_timeline(f"after {name}", said_on, ended(said_on), calendar)
+    before = parse_timeline(f"before {name}", said_on, ended(said_on), calendar)
+    week = parse_timeline(f"the week of {name}", said_on, ended(said_on), calendar)
+    if plain is None:  # in the past: nothing built on it is understood either
+        assert after is None and before is None
+        return
+    assert after == calendar.after(target) and after > target
+    if before is not None:
+        assert before < target and calendar.is_business_day(before) and before >= said_on
+        assert all(not calendar.is_business_day(day) for day in _days_between(before, target))
+    if week is not None:
+        assert week.isocalendar()[:2] == target.isocalendar()[:2] and week.weekday() <= 4
+
+
+def _days_between(first: date, last: date):
+    return [first + timedelta(days=n) for n in range(1, (last - first).days)]
+
+
+@given(row=st.sampled_from(_understood_corpus_rows()), ending=st.sampled_from(["", ".", "!", "?", " :)", "…"]))
+def test_casing_and_a_final_punctuation_change_nothing(row, ending):
+    said_on, ended_at = row.start.date(), row.start + timedelta(hours=1)
+    calendar = calendar_for(row.country, None)
+    base = parse_timeline(row.phrase, said_on, ended_at, calendar)
+    for variant in (row.phrase.upper(), row.phrase.lower(), row.phrase.title()):
+        assert parse_timeline(variant + ending, said_on, ended_at, calendar) == base, variant + ending

@@ -13,11 +13,14 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from calsync.errors import UserError
 from calsync.provider import RemoteItem, Target
+from calsync.sync.identity import Identity
+from calsync.sync.refusals import Refusal
 
 _SCHEMA = """
 create table if not exists items (
@@ -41,6 +44,28 @@ create table if not exists intents (
     due text not null,
     cancelled integer not null,
     ical blob not null
+);
+-- Items the target refused (one 400/403/409...): the reason, how often, and when to try again (refusals.py).
+create table if not exists refusals (
+    uid text primary key,
+    content text not null,
+    reason text not null,
+    status integer,
+    attempts integer not null,
+    last text not null,
+    retry_at text not null
+);
+-- The UID an item carries on the target when it is not the plan's (identity.py); none: the plan's UID.
+create table if not exists identities (
+    uid text primary key,
+    remote text not null,
+    generation integer not null default 0
+);
+-- calsync's items left under an old UID after a move to a new one: deleted once the new one is written.
+create table if not exists retired (
+    href text primary key,
+    uid text not null,
+    etag text
 );
 """
 
@@ -181,3 +206,69 @@ class StateDB:
 
     def set_provider_state(self, state: dict[str, Any]) -> None:
         self.set_meta("provider_state", json.dumps(state, sort_keys=True))
+
+    # --- refused items, identities, retired items ---------------------------------------------------------------
+
+    def refusals(self) -> dict[str, Refusal]:
+        cursor = self._db.execute("select uid, content, reason, status, attempts, last, retry_at from refusals")
+        return {
+            row[0]: Refusal(
+                row[0], row[1], row[2], row[3], row[4], datetime.fromisoformat(row[5]), datetime.fromisoformat(row[6])
+            )
+            for row in cursor
+        }
+
+    def put_refusal(self, refusal: Refusal) -> None:
+        with self.transaction() as db:
+            db.execute("delete from intents where uid = ?", (refusal.uid,))
+            db.execute(
+                "insert or replace into refusals (uid, content, reason, status, attempts, last, retry_at) "
+                "values (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    refusal.uid,
+                    refusal.content,
+                    refusal.reason,
+                    refusal.status,
+                    refusal.attempts,
+                    refusal.last.isoformat(),
+                    refusal.retry_at.isoformat(),
+                ),
+            )
+
+    def drop_refusals(self, uids: list[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("delete from refusals where uid = ?", [(uid,) for uid in uids])
+
+    def identities(self) -> dict[str, Identity]:
+        cursor = self._db.execute("select uid, remote, generation from identities")
+        return {row[0]: Identity(row[0], row[1], row[2]) for row in cursor}
+
+    def put_identities(self, identities: list[Identity]) -> None:
+        """Before writing under a UID: which one each item carries. One transaction for all."""
+        with self.transaction() as db:
+            db.executemany(
+                "insert or replace into identities (uid, remote, generation) values (?, ?, ?)",
+                [(i.uid, i.remote, i.generation) for i in identities],
+            )
+
+    def retire(self, row: StateRow, identity: Identity) -> None:
+        """Move an item to a new UID: remember its old resource (to delete once the new one is written), take the
+        new identity, and forget the row, all in one transaction (the next write creates it under the new UID)."""
+        with self.transaction() as db:
+            db.execute(
+                "insert or replace into retired (href, uid, etag) values (?, ?, ?)", (row.href, row.uid, row.etag)
+            )
+            db.execute(
+                "insert or replace into identities (uid, remote, generation) values (?, ?, ?)",
+                (identity.uid, identity.remote, identity.generation),
+            )
+            db.execute("delete from items where uid = ?", (row.uid,))
+            db.execute("delete from intents where uid = ?", (row.uid,))
+
+    def retired(self) -> dict[str, tuple[str, str | None]]:
+        """Old resources to delete: href -> (plan UID, ETag)."""
+        return {row[0]: (row[1], row[2]) for row in self._db.execute("select href, uid, etag from retired")}
+
+    def drop_retired(self, href: str) -> None:
+        with self.transaction() as db:
+            db.execute("delete from retired where href = ?", (href,))

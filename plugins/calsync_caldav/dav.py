@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -31,6 +32,16 @@ logging.getLogger("caldav").addHandler(logging.NullHandler())
 
 ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
 T = TypeVar("T")
+
+#: A 429, or a 503 with Retry-After, is retried by the caldav library itself (its rate-limit handling), sleeping what
+#: the server asks but at most ``max_wait`` seconds in all (the ``max_wait`` target option); this is the default.
+MAX_WAIT = 60.0
+#: The wait after a 429 that gave no Retry-After.
+DEFAULT_WAIT = 2
+#: Tries of one request when the connection drops or the answer does not come within the timeout: only requests
+#: that are safe to repeat (reads, and calsync's writes, which are all conditional).
+TRANSPORT_TRIES = 3
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
 
 
 class GetCTag(BaseElement):
@@ -73,6 +84,11 @@ class Reply:
     headers: Mapping[str, str]
     response: DAVResponse | None
     conditions: list[str] = field(default_factory=list)
+    #: True when the request was sent more than once (a dropped connection, a timeout): a conditional write may
+    #: then have landed the first time, and its 412 or 404 be about calsync's own write.
+    repeated: bool = False
+    #: The body of an answer the library turned into an exception (a 403), for the server's reason.
+    raw: bytes = b""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -85,7 +101,7 @@ class Reply:
     def body(self) -> bytes:
         """The answer's body as sent (for a GET of one calendar resource)."""
         if self.response is None:
-            return b""
+            return self.raw
         raw = self.response.raw
         return raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
 
@@ -153,10 +169,12 @@ class Session:
         verify: bool | str = True,
         timeout: float = 30.0,
         auth_type: str | None = None,
+        max_wait: float = MAX_WAIT,
     ) -> None:
         self.where = where
         self.timeout = timeout
         self.requests = 0
+        self.transport_retries = 0  # requests sent again after a dropped connection or a timeout
         self._challenge: str | None = None
         self.client = DAVClient(
             url=url,
@@ -167,6 +185,9 @@ class Session:
             timeout=timeout,
             headers={"User-Agent": f"calsync/{__version__}"},
             enable_rfc6764=False,  # discovery.py does the well-known step itself, through this session
+            rate_limit_handle=max_wait > 0,
+            rate_limit_default_sleep=DEFAULT_WAIT,
+            rate_limit_max_sleep=max_wait,  # type: ignore[arg-type]  (seconds; the library sums its sleeps)
         )
         hooks = self.client.session.hooks
         hooks.setdefault("pre_request", []).append(self._count)  # every request sent, redirects included
@@ -197,14 +218,29 @@ class Session:
                 if exc.status != 403:
                     raise
                 # a 403 is an answer here (no-uid-conflict, valid-sync-token, a read-only calendar), not a login
-                return Reply(403, {}, None, [_local(tag) for tag in exc.preconditions])
+                raw = exc.body.encode("utf-8") if isinstance(exc.body, str) else bytes(exc.body or b"")
+                return Reply(403, {}, None, [_local(tag) for tag in exc.preconditions], raw=raw)
             return Reply(response.status, response.headers, response, _conditions(response))
 
-        return self.call(send, url)
+        repeatable = method in _SAFE_METHODS or any(
+            key.lower() in ("if-match", "if-none-match") for key in (headers or {})
+        )
+        attempt = 0
+        while True:
+            try:
+                reply = self.call(send, url, retry_transient=repeatable and attempt + 1 < TRANSPORT_TRIES)
+            except _Transient:
+                attempt += 1
+                self.transport_retries += 1
+                time.sleep(0.25 * 2 ** (attempt - 1))
+                continue
+            reply.repeated = attempt > 0
+            return reply
 
-    def call(self, what: Callable[[], T], url: str) -> T:
+    def call(self, what: Callable[[], T], url: str, retry_transient: bool = False) -> T:
         """Run a library call (a request, or a discovery step that makes several), with transport failures and
-        refused logins as one-line ProviderErrors. Other ``caldav.lib.error`` exceptions are the caller's."""
+        refused logins as one-line ProviderErrors. Other ``caldav.lib.error`` exceptions are the caller's. With
+        ``retry_transient``, a dropped connection or a timeout raises _Transient instead (the caller sends again)."""
         try:
             return what()
         except error.AuthorizationError as exc:
@@ -219,9 +255,13 @@ class Session:
             ) from None
         except http.exceptions.SSLError as exc:
             raise ProviderError(f"{self.where}: {_tls_message(host(url), exc)}") from None
-        except http.exceptions.Timeout:
+        except http.exceptions.Timeout as exc:
+            if retry_transient and _transient(exc):
+                raise _Transient from exc
             raise ProviderError(f"{self.where}: {host(url)} did not answer within {self.timeout:g} s") from None
         except http.exceptions.ConnectionError as exc:
+            if retry_transient and _transient(exc):
+                raise _Transient from exc
             raise ProviderError(f"{self.where}: cannot reach {host(url)} ({_connection_reason(exc)})") from None
         except http.exceptions.RequestException as exc:
             raise ProviderError(f"{self.where}: {url} failed: {_one_line(str(exc))}") from None
@@ -243,6 +283,21 @@ class Session:
         if username is None:
             return f"{self.where}: {host(url)} asks for a login (401): set username and a password"
         return f"{self.where}: {host(url)} refused the login of {username!r} (401): check the username and password"
+
+
+class _Transient(Exception):
+    """A dropped connection or a timeout, on a request that may be sent again."""
+
+
+def _transient(exc: BaseException) -> bool:
+    """A failure that sending again may cure: the connection dropped or the answer was late; not a refused
+    connection, an unknown host or a TLS failure."""
+    if isinstance(exc, http.exceptions.SSLError | http.exceptions.ConnectTimeout):
+        return False
+    if isinstance(exc, http.exceptions.Timeout):
+        return True
+    reason = _connection_reason(exc)
+    return reason != "unknown host name" and "refused" not in reason
 
 
 # --- one-line messages -------------------------------------------------------------------------------------------

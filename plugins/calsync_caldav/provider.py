@@ -26,17 +26,15 @@ import hashlib
 import json
 import posixpath
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-from calsync.errors import NotFound, PreconditionFailed, ProviderError
+from calsync.errors import ItemRefused, NotFound, PreconditionFailed, ProviderError
 from calsync.options import Option
 from calsync.provider import (
-    Action,
     Fetched,
     Item,
-    Outcome,
     Provider,
     RemoteItem,
     Scan,
@@ -79,10 +77,6 @@ def uid_from_name(name: str) -> str | None:
 MANAGED_MARK = b"X-CALSYNC-MANAGED:1"
 
 
-class _ItemRefused(ProviderError):
-    """The server refused one item (bad data, a component it does not take): reported, the sync goes on."""
-
-
 class _CalendarGone(Exception):
     """The calendar remembered in the state is not there any more."""
 
@@ -100,6 +94,8 @@ class CalDAVProvider(Provider):
         Option("password_env", str, None, help="an environment variable holding the password"),
         Option("timeout", (int, float), 30, minimum=0, help="seconds to wait for the server"),
         Option("ca_bundle", str, None, path=True, help="a CA certificate file for a private server"),
+        Option("max_wait", (int, float), 60, minimum=0, help="longest wait, in seconds, when the server asks to "
+               "slow down (429, 503 with Retry-After)"),
     )  # fmt: skip
     can_read: ClassVar[bool] = True
 
@@ -111,6 +107,8 @@ class CalDAVProvider(Provider):
         self.create_missing = target.flag("create")
         self.username = target.text("username") or None
         self.timeout = target.number("timeout", 30.0, low=1, high=3600)
+        # the longest wait in all for one request that the server asks to retry later (429, 503 + Retry-After)
+        self.max_wait = target.number("max_wait", 60.0, low=0, high=3600)
         ca_bundle = target.text("ca_bundle")
         self.verify: bool | str = ca_bundle if ca_bundle else True
         self._session: Session | None = None
@@ -158,6 +156,7 @@ class CalDAVProvider(Provider):
                 verify=self.verify,
                 timeout=self.timeout,
                 auth_type=str(self.state.get("auth", "basic")),
+                max_wait=self.max_wait,
             )
         return self._session
 
@@ -270,7 +269,7 @@ class CalDAVProvider(Provider):
             for member in result.changed:
                 name = _child_name(path, member.href)
                 if name is not None and is_our_name(name):
-                    changed[self._href(calendar, name)] = _strip(member.etag)
+                    changed[self._href(calendar, name)] = normalize_etag(member.etag)
                     removed.discard(self._href(calendar, name))
             if not result.sync_token:
                 return None
@@ -319,7 +318,7 @@ class CalDAVProvider(Provider):
                 continue
             if elements.Collection.tag in dav.resource_types(result):
                 continue
-            present[self._href(calendar, name)] = dav.text(result, elements.GetEtag)
+            present[self._href(calendar, name)] = normalize_etag(dav.text(result, elements.GetEtag))
         by_href = {item.href: item for item in known.values() if item.href in present}
         token = self._token(calendar, dav.text(own, elements.SyncToken), dav.text(own, dav.GetCTag))
         return Scan(self._merge(calendar, by_href, present), token)
@@ -370,7 +369,7 @@ class CalDAVProvider(Provider):
                 if resource_name(uid) != name:
                     continue
                 href = self._href(calendar, name)
-                yield RemoteItem(uid, href, _strip(member.etag) or etags.get(href))
+                yield RemoteItem(uid, href, normalize_etag(member.etag) or etags.get(href))
 
     def read(self, href: str) -> Fetched:
         name = _child_name(urlsplit(self._calendar()).path, href)
@@ -384,7 +383,7 @@ class CalDAVProvider(Provider):
         data = reply.body
         if MANAGED_MARK not in data:
             raise NotFound(href)  # replaced by something that is not calsync's: not ours to read
-        return Fetched(href, data, _strip(reply.header("ETag")) or self._etag(href))
+        return Fetched(href, data, normalize_etag(reply.header("ETag")) or self._etag(href))
 
     # --- writing ----------------------------------------------------------------------------------------------
 
@@ -394,10 +393,22 @@ class CalDAVProvider(Provider):
         href = self._href(calendar, name)
         reply = self._put(href, item, {"If-None-Match": "*"})
         if reply.status in (200, 201, 204):
-            return Written(href, reply.header("ETag") or self._etag(href))
+            return Written(href, normalize_etag(reply.header("ETag")) or self._etag(href))
         if reply.status == 412:
+            if reply.repeated and self._holds(href, item):
+                return Written(href, self._etag(href))  # the first try landed; its answer was lost
             raise PreconditionFailed(href, f"an item exists already at {href}")
         if reply.status in (403, 409) and reply.condition == "no-uid-conflict":
+            holder = _conflicting_href(reply)
+            if holder is not None and _child_name(urlsplit(calendar).path, holder) is None:
+                # iCloud, Fastmail: one UID per account, and another calendar has it
+                raise ItemRefused(
+                    href,
+                    f"the server refused to create it: {reply.status} no-uid-conflict: another calendar of this "
+                    f"account ({posixpath.dirname(holder.rstrip('/'))}/) holds UID {item.uid} (give one of the two "
+                    "targets a uid_suffix)",
+                    reply.status,
+                )
             raise PreconditionFailed(href, f"another resource of this calendar holds UID {item.uid}")
         raise self._refusal("create", href, reply)
 
@@ -408,11 +419,15 @@ class CalDAVProvider(Provider):
             if etag is None:
                 raise NotFound(href)
         reply = self._put(href, item, {"If-Match": etag})
+        if reply.status == 412 and not reply.repeated:
+            reply = self._in_the_servers_form(href, etag, reply, lambda raw: self._put(href, item, {"If-Match": raw}))
         if reply.status in (200, 201, 204):
-            return Written(href, reply.header("ETag") or self._etag(href))
+            return Written(href, normalize_etag(reply.header("ETag")) or self._etag(href))
         if reply.status == 404:
             raise NotFound(href)
         if reply.status == 412:
+            if reply.repeated and self._holds(href, item):
+                return Written(href, self._etag(href))
             raise self._conflict(href)
         raise self._refusal("update", href, reply)
 
@@ -422,29 +437,49 @@ class CalDAVProvider(Provider):
             etag = self._etag(href)
             if etag is None:
                 raise NotFound(href)
-        reply = self._request("DELETE", self._url(href), headers={"If-Match": etag})
-        if reply.status in (200, 202, 204):
+        url = self._url(href)
+        reply = self._request("DELETE", url, headers={"If-Match": etag})
+        if reply.status == 412 and not reply.repeated:
+            reply = self._in_the_servers_form(
+                href, etag, reply, lambda raw: self._request("DELETE", url, headers={"If-Match": raw})
+            )
+        if reply.status in (200, 202, 204) or (reply.status in (404, 412) and reply.repeated and not self._etag(href)):
             return
         if reply.status == 404:
             raise NotFound(href)
+        if reply.status == 403 and self._etag(href) is None:
+            raise NotFound(href)  # a second DELETE of an item in a trash bin (Nextcloud answers 403): gone
         if reply.status == 412:
             raise self._conflict(href)
         raise self._refusal("delete", href, reply)
 
-    def apply(self, actions: Sequence[Action]) -> Iterator[Outcome]:
-        for action in actions:
-            try:
-                yield self.apply_one(action)
-            except _ItemRefused as exc:
-                yield Outcome(action, error=exc)
+    def _in_the_servers_form(self, href: str, etag: str, reply: Reply, again: Any) -> Reply:
+        """After a 412 to ``If-Match: <normalised ETag>``: when the server's own form of the ETag (weak, unquoted,
+        percent-encoded) is the same tag, send once more with that form instead of seeing a conflict."""
+        raw = self._raw_etag(href)
+        if raw is None or raw == etag or normalize_etag(raw) != etag:
+            return reply
+        return again(raw)
 
     def _put(self, href: str, item: Item, condition: dict[str, str]) -> Reply:
         from calsync_caldav.dav import ICS_CONTENT_TYPE
 
         return self._request("PUT", self._url(href), item.ical, {"Content-Type": ICS_CONTENT_TYPE, **condition})
 
+    def _holds(self, href: str, item: Item) -> bool:
+        """Whether the resource shows what ``item`` does: after a resent write, tells "our first try landed" from
+        "someone else changed it"."""
+        from calsync.sync.content import same_content
+
+        reply = self._request("GET", self._url(href))
+        return reply.status == 200 and item.uid.encode() in reply.body and same_content(item.ical, reply.body)
+
     def _etag(self, href: str) -> str | None:
-        """The current ETag of one resource (None when it is gone): for servers that send none after a PUT."""
+        """The current ETag of one resource, normalised (None when it is gone): for servers that send none after
+        a PUT."""
+        return normalize_etag(self._raw_etag(href))
+
+    def _raw_etag(self, href: str) -> str | None:
         from caldav.elements import dav as elements
 
         from calsync_caldav import dav
@@ -464,11 +499,14 @@ class CalDAVProvider(Provider):
             return NotFound(href)
         return PreconditionFailed(href, f"{href} was changed on the server since calsync last wrote it")
 
-    def _refusal(self, verb: str, href: str, reply: Reply) -> ProviderError:
-        detail = f" ({reply.condition})" if reply.condition else ""
-        if reply.status >= 500:
+    def _refusal(self, verb: str, href: str, reply: Reply) -> Exception:
+        """A write the server answered with an error: about this item alone (ItemRefused: a 4xx, or 507 Insufficient
+        Storage), or a server failure (ProviderError: the target stops)."""
+        detail = _server_reason(reply)
+        if reply.status >= 500 and reply.status != 507:
             return ProviderError(f"{self.where}: the server failed to {verb} {href}: {reply.status}{detail}")
-        return _ItemRefused(f"{self.where}: the server refused to {verb} {href}: {reply.status}{detail}")
+        retry_after = _seconds(reply.header("Retry-After"))
+        return ItemRefused(href, f"the server refused to {verb} it: {reply.status}{detail}", reply.status, retry_after)
 
     def _check_ours(self, href: str) -> None:
         calendar = self._calendar()
@@ -512,8 +550,55 @@ def _normalize_url(target_name: str, raw: Any) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() or None if value else None
+def normalize_etag(value: str | None) -> str | None:
+    """One form for one ETag, however the server wrote it: weak (``W/"x"``) or strong, quoted or not, with its quotes
+    percent-encoded (``%22x%22``), with blanks around: always ``"x"``. None when empty. (GMX gives a weak ETag on PUT
+    and a strong one in listings; Bedework and others unquoted or encoded ones.)"""
+    if not value:
+        return None
+    tag = value.strip()
+    if tag[:2].upper() == "W/":
+        tag = tag[2:].strip()
+    if tag[:3].upper() == "%22" and tag[-3:].upper() == "%22":
+        tag = unquote(tag)
+    if len(tag) >= 2 and tag[0] == tag[-1] == '"':
+        tag = tag[1:-1]
+    return f'"{tag}"' if tag else None
+
+
+def _server_reason(reply: Any) -> str:
+    """What the server said about a refusal, in a few words: the status's phrase, a DAV precondition, SabreDAV's
+    ``<s:message>``, or the first line of a plain-text body."""
+    parts = []
+    from http import HTTPStatus
+
+    phrase = getattr(reply.response, "reason", None) if reply.response is not None else None
+    if not phrase and reply.status in HTTPStatus._value2member_map_:
+        phrase = HTTPStatus(reply.status).phrase
+    if phrase:
+        parts.append(str(phrase))
+    if reply.condition:
+        parts.append(reply.condition)
+    body = reply.body[:4000].decode("utf-8", "replace")
+    message = re.search(r"<(?:\w+:)?message>([^<]{1,300})</", body)
+    if message:
+        parts.append(message.group(1).strip())
+    elif body.strip() and "<" not in body[:100]:
+        parts.append(body.strip().splitlines()[0][:150])
+    return (" " + ": ".join(parts)) if parts else ""
+
+
+def _conflicting_href(reply: Any) -> str | None:
+    """The resource a ``no-uid-conflict`` names (RFC 4791 5.3.2.1), when the body says."""
+    found = re.search(r"no-uid-conflict[^>]*>\s*<(?:\w+:)?href>([^<]+)</", reply.body.decode("utf-8", "replace"))
+    return unquote(urlsplit(found.group(1).strip()).path) if found else None
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _same_path(a: str, b: str) -> bool:
