@@ -46,7 +46,7 @@ from calsync.zones import zone_named
 DEFAULT_TARGET = "default"
 # The bounds of every [policy] number: wide enough for any real use, narrow enough that no date overflows.
 POLICY_LIMITS = {
-    "closing_minutes_before_end": 24 * 60,
+    "closing_prep_minutes": 24 * 60,
     "thank_you_minutes_after_end": 7 * 24 * 60,
     "default_deadline_days": 366,
     "check_in_days_after_deadline": 366,
