@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from calsync.errors import UserError
+from calsync.errors import UserError, one_line
 
 if TYPE_CHECKING:
     from calsync.config import Config
@@ -50,6 +50,16 @@ class App:
         return plan(interviews, self.config.policy, adjust=hook_adjuster())
 
 
+def warn(message: str) -> None:
+    """A warning on stderr: one line, of a readable length."""
+    click.echo(f"calsync: warning: {one_line(message)}", err=True)
+
+
+def error(message: str) -> None:
+    """An error on stderr: one line, of a readable length."""
+    click.echo(f"calsync: error: {one_line(message)}", err=True)
+
+
 class CalsyncGroup(click.Group):
     """Adds the plugins' commands on first need, and turns every :class:`UserError` into one line on stderr and
     exit status 2."""
@@ -83,7 +93,7 @@ class CalsyncGroup(click.Group):
                 import traceback
 
                 click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
-            click.echo(f"calsync: error: {exc}", err=True)
+            error(str(exc))
             ctx.exit(2)
         except ModuleNotFoundError as exc:
             from calsync.extras import missing_extra
@@ -91,7 +101,7 @@ class CalsyncGroup(click.Group):
             message = missing_extra(exc)
             if message is None:
                 raise
-            click.echo(f"calsync: error: {message}", err=True)
+            error(message)
             ctx.exit(2)
 
 
@@ -153,7 +163,7 @@ def plan_command(app: App, file: Path | None, as_json: bool) -> None:
 
     result = app.plan(file)
     for warning in result.warnings:
-        click.echo(f"calsync: warning: {warning}", err=True)
+        warn(warning)
     if as_json:
         click.echo(json.dumps(plan_rows(result.followups), indent=2, ensure_ascii=False))
     else:
@@ -198,12 +208,12 @@ def export_command(app: App, file: Path | None, output: Path, todo: bool) -> Non
     """
     from datetime import UTC, datetime
 
-    from calsync.files import write_atomic
+    from calsync.files import write_output
     from calsync.render import render_calendar
 
     result = app.plan(file)
     for warning in result.warnings:
-        click.echo(f"calsync: warning: {warning}", err=True)
+        warn(warning)
     data = render_calendar(
         result.followups,
         component="todo" if todo else "event",
@@ -216,9 +226,9 @@ def export_command(app: App, file: Path | None, output: Path, todo: bool) -> Non
         click.echo(data, nl=False)  # bytes go to the binary stream untouched
         return
     try:
-        write_atomic(output, data)
+        write_output(output, data)
     except OSError as exc:
-        raise UserError(f"{output}: cannot write: {exc.strerror}") from None
+        raise UserError(f"{output}: cannot write: {exc.strerror or exc}") from None
     click.echo(f"Wrote {len(result.followups)} follow-up(s) to {output}", err=True)
 
 
@@ -261,7 +271,7 @@ def sync_command(
     interviews = app.interviews(file)
     result = app.plan_of(interviews)
     for warning in result.warnings:
-        click.echo(f"calsync: warning: {warning}", err=True)
+        warn(warning)
     reports, failed = [], 0
     templates, decorate = _templates(app), _decorate()
     # To-dos completed on a phone are recorded as sent; the next targets get the plan that follows.
@@ -298,7 +308,7 @@ def sync_command(
             if len(chosen) == 1:
                 raise
             # One unreachable calendar must not keep the others out of date: report it, go on, exit 2 at the end.
-            click.echo(f"calsync: error: target {target.name!r}: {exc}", err=True)
+            error(f"target {target.name!r}: {exc}")
             failed += 1
             continue
         reports.append(report)

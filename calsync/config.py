@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -44,6 +45,18 @@ from calsync.tomlfile import LineIndex, read_toml
 from calsync.zones import zone_named
 
 DEFAULT_TARGET = "default"
+# The bounds of every [policy] number: wide enough for any real use, narrow enough that no date overflows.
+POLICY_LIMITS = {
+    "closing_prep_minutes": 24 * 60,
+    "thank_you_minutes_after_end": 7 * 24 * 60,
+    "default_deadline_days": 366,
+    "check_in_days_after_deadline": 366,
+    "retries": 10,
+    "retry_business_days": 100,
+    "feedback_business_days": 100,
+    "duration_minutes": 24 * 60,
+    "alarm_minutes_before": 7 * 24 * 60,
+}
 _TOP_KEYS = {"timezone", "country", "subdivision", "interviews", "templates", "state_dir", "policy", "targets", "me"}
 _TOP_KEYS.add("lock_wait")  # added by the sync lock; a line of its own keeps merges simple
 DEFAULT_LOCK_WAIT = 5.0  # seconds: long enough for a sync in its last writes, short enough for a cron job
@@ -124,7 +137,7 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
     base = path.parent
     for key in ("interviews", "templates", "state_dir"):
         if key in data:
-            setattr(config, key, _path(_string(data, key, fail), base))
+            setattr(config, key, _path(_string(data, key, fail), base, lambda text, k=key: fail(f"{k}: {text}", (), k)))
     if "lock_wait" in data:
         wait = data["lock_wait"]
         if isinstance(wait, bool) or not isinstance(wait, int | float) or not 0 <= wait <= 86400:
@@ -139,6 +152,8 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
         table = (f"targets.{name}",)
         if not isinstance(options, dict):
             raise fail(f"targets.{name}: expected a table", (), "targets")
+        if not name.strip() or any(ord(char) < 32 or ord(char) == 127 for char in name):
+            raise fail(f"targets.{name!r}: a target name needs a visible character and no control characters", table)
         provider = options.get("provider")
         if not isinstance(provider, str) or not provider:
             raise fail(f'targets.{name}: \'provider\' is required (e.g. "vdir", "ics", "caldav", "google")', table)
@@ -150,7 +165,16 @@ def _build(data: dict[str, Any], lines: LineIndex, path: Path) -> Config:
                 "password",
             )
         rest = _target_options(name, provider, options, base, lambda message, key, t=table: fail(message, t, key))
-        config.targets[name] = Target(name, provider, rest, state_dir=config.state_dir, config_path=path)
+        found = lines.tables.get(table)
+        config.targets[name] = Target(
+            name,
+            provider,
+            rest,
+            state_dir=config.state_dir,
+            config_path=path,
+            lines=dict(found.keys) if found else {},
+            line=found.line if found else None,
+        )
     return config
 
 
@@ -201,8 +225,9 @@ def _policy(raw: Any, fail) -> Policy:
         if key == "alarms":
             values[key] = _alarms(value, fail)
             continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise fail(f"policy.{key}: expected a whole number >= 0, got {value!r}", ("policy",), key)
+        high = POLICY_LIMITS.get(key, 10_000)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+            raise fail(f"policy.{key}: expected a whole number from 0 to {high}, got {value!r}", ("policy",), key)
         values[key] = value
     return Policy(**values)
 
@@ -261,6 +286,17 @@ def _string(data: dict, key: str, fail) -> str:
     return value
 
 
-def _path(value: str, base: Path) -> Path:
-    expanded = Path(value).expanduser()
+def _path(value: str, base: Path, fail: Callable[[str], InputError]) -> Path:
+    """``value`` as a path: ``~`` expanded, relative to ``base``; a NUL, an empty value or an unknown ``~user``
+    is an error."""
+    if not value.strip():
+        raise fail("expected a file name, got an empty string")
+    if "\0" in value:
+        raise fail(f"a file name cannot hold a NUL character: {value!r}")
+    try:
+        expanded = Path(value).expanduser()
+    except (RuntimeError, KeyError):  # "~nouser", or no home directory at all
+        user = value[1:].split("/", 1)[0]
+        why = f"no user {user!r}" if user else "no home directory"
+        raise fail(f"cannot expand {value.split('/', 1)[0]!r}: {why}") from None
     return expanded if expanded.is_absolute() else base / expanded

@@ -6,7 +6,19 @@ traceback.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+#: The longest message printed: past this, a message (a long value quoted in it) is cut.
+MAX_MESSAGE = 500
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` fit for one line of a terminal: control characters (a line break, an escape sequence) shown
+    escaped, and cut to ``limit`` characters with "..." at the end."""
+    text = _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class CalsyncError(Exception):

@@ -27,8 +27,8 @@ import tomlkit
 from tomlkit.items import AoT, Array, Table, Whitespace
 
 from calsync.errors import CalsyncError, InputError, UserError
-from calsync.files import create_exclusive, write_atomic
-from calsync.tomlfile import LineIndex
+from calsync.files import create_exclusive, read_regular, write_atomic
+from calsync.tomlfile import MAX_BYTES, LineIndex, check_shape
 
 T = TypeVar("T")
 
@@ -154,6 +154,7 @@ def entry_id(entry: Any) -> str | None:
 
 
 def _parse(text: str) -> tomlkit.TOMLDocument:
+    check_shape(text, None)  # the nesting limit, before tomlkit recurses into it
     try:
         return tomlkit.parse(text)
     except tomlkit.exceptions.ParseError as exc:
@@ -303,7 +304,7 @@ def _rewrite_once(path: Path, real: Path, change: Callable[[str], tuple[str, T]]
     with _locked(real, missing_ok) as exists:
         if exists:
             try:
-                raw = real.read_bytes()
+                raw = read_regular(real, MAX_BYTES)  # a size limit, as for every TOML file calsync reads
                 mode = stat.S_IMODE(real.stat().st_mode)
             except OSError as exc:
                 raise InputError(f"cannot read the interview file: {exc.strerror}", path) from None
@@ -335,6 +336,12 @@ def _rewrite_once(path: Path, real: Path, change: Callable[[str], tuple[str, T]]
 def _locked(path: Path, missing_ok: bool) -> Iterator[bool]:
     """Hold an exclusive advisory lock on the file at ``path`` (yields whether it exists). A writer that waited
     for the lock re-opens the file if the holder replaced it, so it appends to the new version."""
+    from calsync.files import check_writable_target
+
+    try:
+        check_writable_target(path)  # a FIFO or a device there must not hang the run, nor be replaced
+    except OSError as exc:
+        raise InputError(f"cannot open the interview file: {exc}", path) from None
     try:
         import fcntl
     except ImportError:  # Windows: atomic replace only
@@ -342,7 +349,7 @@ def _locked(path: Path, missing_ok: bool) -> Iterator[bool]:
         return
     while True:
         try:
-            fd = os.open(path, os.O_RDONLY)
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except FileNotFoundError:
             if not missing_ok:
                 raise InputError("interview file not found", path) from None

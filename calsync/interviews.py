@@ -34,6 +34,11 @@ _INTERVIEW_KEYS = {
     "events",
     "notes",
 }
+# Dates outside these years are typos (0206 for 2026, 9999 as "never"); refusing them keeps every computed date,
+# VTIMEZONE range and DTSTART within what datetime and iCalendar can write (four-digit years, nothing near 9999).
+MIN_YEAR = 1900
+MAX_YEAR = 2200
+
 _INTERVIEWER_KEYS = {"name", "email", "phone", "primary", "timezone", "title", "notes"}
 _EVENT_KEYS = {"date", "kind", "decision_by", "note", "notes", "followup", "to"}
 
@@ -136,10 +141,10 @@ class _Reader:
             raise self.error(key, f"expected a date without a time, got {_show(value)}")
         if isinstance(value, str):
             try:
-                return date.fromisoformat(value)
+                value = date.fromisoformat(value)
             except ValueError:
                 raise self.error(key, f"expected a date such as 2026-11-27, got {value!r}") from None
-        return value
+        return self._in_range(key, value)
 
     def wall_time(self, key: str, required: bool = False) -> datetime | None:
         """A local date-time (``2026-11-20T14:00:00``), or an offset one converted to wall time later."""
@@ -152,6 +157,11 @@ class _Reader:
                 value = datetime.fromisoformat(value)
             except ValueError:
                 raise self.error(key, f"expected a date-time such as 2026-11-20T14:00:00, got {value!r}") from None
+        return self._in_range(key, value)
+
+    def _in_range(self, key: str, value: Any) -> Any:
+        if value is not None and not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise self.error(key, f"year {value.year} is out of range ({MIN_YEAR} to {MAX_YEAR}): a typo?")
         return value
 
 

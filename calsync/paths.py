@@ -12,7 +12,10 @@ def config_file() -> Path:
     """``CALSYNC_CONFIG`` if set, else ``config.toml`` in the platform's user config dir."""
     env = os.environ.get("CALSYNC_CONFIG")
     if env:
-        return Path(env).expanduser()
+        try:
+            return Path(env).expanduser()
+        except RuntimeError:  # "~nouser/...": reported as a config file that is not found
+            return Path(env)
     from platformdirs import user_config_path
 
     return user_config_path(APP) / "config.toml"

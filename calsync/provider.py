@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from calsync.errors import ItemRefused, NotFound, PreconditionFailed
+from calsync.errors import InputError, ItemRefused, NotFound, PreconditionFailed
 from calsync.options import Option
 
 if TYPE_CHECKING:
@@ -154,9 +154,70 @@ class Target:
     options: dict[str, Any] = field(default_factory=dict)
     state_dir: Path | None = None
     config_path: Path | None = None
+    #: Where each option is written in the config (option -> line), and the table's own line: for errors.
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    line: int | None = field(default=None, compare=False, repr=False)
 
     def option(self, key: str, default: Any = None) -> Any:
         return self.options.get(key, default)
+
+    # Typed getters: a value of the wrong type or out of range is an InputError naming the config file, the line
+    # and the option (``config.toml:7: targets.phone.timeout: expected a number ...``), never a traceback.
+
+    def error(self, key: str | None, message: str) -> InputError:
+        """An :class:`InputError` about option ``key`` (None: the target's table), at its line in the config."""
+        where = f"targets.{self.name}.{key}" if key else f"targets.{self.name}"
+        line = self.lines.get(key, self.line) if key else self.line
+        return InputError(f"{where}: {message}", self.config_path, line)
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        """A one-line string (no control characters), or ``default`` when the option is not set."""
+        value = self.options.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise self.error(key, f"expected a string, got {_shown(value)}")
+        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise self.error(key, f"control characters (a line break, a NUL) are not allowed: {value!r}")
+        return value
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        value = self.options.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(key, f"expected true or false, got {_shown(value)}")
+        return value
+
+    def number(self, key: str, default: float, *, low: float, high: float, whole: bool = False) -> Any:
+        """An int (``whole``) or a float from ``low`` to ``high``, or ``default`` when the option is not set."""
+        value = self.options.get(key)
+        if value is None:
+            return default
+        kinds = (int,) if whole else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+            whole_one = ", a whole one" if whole else ""
+            raise self.error(
+                key, f"expected a number from {_plain(low)} to {_plain(high)}{whole_one}, got {_shown(value)}"
+            )
+        return value if whole else float(value)
+
+    def choice(self, key: str, default: str, choices: Sequence[str]) -> str:
+        value = self.options.get(key, default)
+        if value not in choices or not isinstance(value, str):
+            expected = " or ".join(f'"{choice}"' for choice in choices)
+            raise self.error(key, f"expected {expected}, got {_shown(value)}")
+        return value
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _shown(value: Any) -> str:
+    """A value for an error message: its kind, and a short repr."""
+    kind = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "a table"}
+    text = repr(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"{kind.get(type(value), type(value).__name__)} ({text})"
 
 
 class Provider:

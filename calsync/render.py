@@ -210,6 +210,19 @@ def _zone_years(component: Component, into: dict[str, tuple[int, int]]) -> None:
                 _widen(into, key, moment.year, moment.year)
 
 
+def zones_used(components: Iterable[Component]) -> dict[str, tuple[int, int]]:
+    """The IANA zones ``components`` use (by TZID), each with the first and last year used in it."""
+    found: dict[str, tuple[int, int]] = {}
+    for component in components:
+        _zone_years(component, found)
+    return found
+
+
+def timezone_component(key: str, first_year: int, last_year: int) -> icalendar.Timezone:
+    """calsync's VTIMEZONE of IANA zone ``key`` for those years (see :func:`vtimezone`), as a fresh object."""
+    return _timezone_component(key, first_year, last_year)
+
+
 def _widen(into: dict[str, tuple[int, int]], key: str, low: int, high: int) -> None:
     if key in into:
         old_low, old_high = into[key]
@@ -317,6 +330,7 @@ def _build(
         decorate(comp, followup)
         _validate(comp, followup)
         _zone_years(comp, zones)
+    scrub_controls(comp)
     comp.add(HASH_PROPERTY, seal(comp))  # last: it covers the decoration too
     return comp, zones
 
@@ -334,6 +348,41 @@ def completed_at(followup: FollowUp) -> datetime:
     assert followup.sent_on is not None
     noon = datetime.combine(followup.sent_on, time(12, 0), tzinfo=followup.interview.timezone)
     return noon.astimezone(UTC)
+
+
+# Characters RFC 5545 forbids in a value (CONTROL: %x00-08 / %x0A-1F / %x7F); a line break is kept, escaped.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` without the control characters RFC 5545 forbids: line breaks become ``\\n``, a TAB stays, the
+    rest (NUL, VT, FF, ESC...) go. A strict reader refuses a whole file for one of them."""
+    return _CONTROLS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def scrub_controls(component: Component) -> None:
+    """Remove forbidden control characters from every text value and parameter of ``component`` and its
+    subcomponents (its alarms), whoever put them there: the interview file, a template, a plugin."""
+    for part in component.walk():
+        for name, value in list(part.items()):
+            part[name] = _scrubbed(value)
+
+
+def _scrubbed(value):
+    if isinstance(value, list):
+        return [_scrubbed(single) for single in value]
+    params = getattr(value, "params", None)
+    if params:
+        for key, param in list(params.items()):
+            if isinstance(param, str) and (_CONTROLS.search(param) or '"' in param or "\n" in param):
+                params[key] = clean_text(param).replace("\n", " ").replace('"', "'")
+    if isinstance(value, icalendar.vText) and (_CONTROLS.search(value) or "\r" in value):
+        cleaned = icalendar.vText(clean_text(str(value)))
+        cleaned.params = value.params
+        return cleaned
+    if isinstance(value, icalendar.vCategory):
+        value.cats = [_scrubbed(icalendar.vText(str(cat))) for cat in value.cats]
+    return value
 
 
 def _validate(comp: Component, followup: FollowUp) -> None:

@@ -12,12 +12,15 @@ keyring
     The system keyring (``keyring set calsync TARGET``): service ``calsync``, user ``TARGET:USERNAME`` first,
     then ``TARGET``. A machine with no keyring backend simply has no password there.
 
-Nothing here logs or puts a password into an error message.
+Nothing here logs or puts a password into an error message, nor anything a password command printed (``gpg``
+may print the secret on stderr), nor the command's words (a password typed where the command belongs): an error
+says what failed, with the exit status, and how to find out more.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 from typing import TYPE_CHECKING
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from calsync.provider import Target
 
 KEYRING_SERVICE = "calsync"
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")  # DAV_PW, CALSYNC_PASSWORD: a name, by convention
 COMMAND_TIMEOUT_SECONDS = 60
 
 PLAIN_PASSWORD_MESSAGE = (
@@ -72,9 +76,9 @@ def _from_command(target_name: str, command: object) -> str:
         argv = list(command)
     else:
         raise ProviderError(f"target {target_name}: password_command must be a string or a list of strings")
-    if not argv:
-        raise ProviderError(f"target {target_name}: password_command is empty")
-    program = argv[0]
+    if not argv or any("\0" in part for part in argv):
+        raise ProviderError(f"target {target_name}: password_command is empty or holds a NUL character")
+    where = f"target {target_name}: password_command"
     try:
         done = subprocess.run(
             argv,
@@ -84,33 +88,32 @@ def _from_command(target_name: str, command: object) -> str:
             check=False,
         )
     except FileNotFoundError:
-        raise ProviderError(f"target {target_name}: password_command: program not found: {program}") from None
+        raise ProviderError(f"{where}: its program (the first word) was not found; check the command") from None
     except PermissionError:
-        raise ProviderError(f"target {target_name}: password_command: cannot run {program}") from None
+        raise ProviderError(f"{where}: its program (the first word) may not be run (permissions)") from None
     except subprocess.TimeoutExpired:
-        raise ProviderError(
-            f"target {target_name}: password_command: {program} did not finish within {COMMAND_TIMEOUT_SECONDS} s"
-        ) from None
-    except OSError as exc:
-        raise ProviderError(f"target {target_name}: password_command: cannot run {program}: {exc.strerror}") from None
+        limit = COMMAND_TIMEOUT_SECONDS
+        raise ProviderError(f"{where}: did not finish within {limit} s (is it asking for input?)") from None
+    except (OSError, ValueError) as exc:
+        raise ProviderError(f"{where}: cannot be run ({type(exc).__name__})") from None
     if done.returncode != 0:
-        hint = _first_line(done.stderr.decode("utf-8", "replace"))
-        detail = f": {hint[:200]}" if hint else ""
-        raise ProviderError(
-            f"target {target_name}: password_command: {program} failed with exit status {done.returncode}{detail}"
-        )
+        # What it printed is not shown: a decrypting tool may print the secret itself (gpg's "decrypted: ...").
+        status = f"signal {-done.returncode}" if done.returncode < 0 else f"exit status {done.returncode}"
+        raise ProviderError(f"{where}: failed with {status}; run the command yourself to see why")
     password = _first_line(done.stdout.decode("utf-8", "replace"), strip=False)
     if not password:
-        raise ProviderError(f"target {target_name}: password_command: {program} printed no password")
+        raise ProviderError(f"{where}: printed no password on its first line")
     return password
 
 
 def _from_env(target_name: str, env_name: object) -> str:
     if not isinstance(env_name, str) or not env_name:
         raise ProviderError(f"target {target_name}: password_env must name an environment variable")
-    value = os.environ.get(env_name)
+    value = os.environ.get(env_name) if "\0" not in env_name and "=" not in env_name else None
     if not value:
-        raise ProviderError(f"target {target_name}: password_env: the environment variable {env_name} is not set")
+        # The name is repeated only when it looks like one (DAV_PASSWORD): a password put there by mistake is not.
+        name = env_name if _ENV_NAME.fullmatch(env_name) else "it names"
+        raise ProviderError(f"target {target_name}: password_env: the environment variable {name} is not set")
     return value
 
 

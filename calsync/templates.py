@@ -38,6 +38,8 @@ from urllib.parse import quote
 from calsync.errors import InputError, UserError
 from calsync.model import FollowUp, Kind, Medium
 
+TEMPLATE_MAX_BYTES = 1024 * 1024  # a template is a few lines
+
 #: Every placeholder a template may use, with what it holds.
 VARIABLES: dict[str, str] = {
     "name": 'the recipient\'s full name ("the hiring team" when nobody is listed)',
@@ -420,10 +422,15 @@ class Templates:
             if stem not in _STEMS:
                 known = ", ".join(sorted(_STEMS))
                 raise InputError(f"unknown template name {stem!r} (known: {known})", path)
+            from calsync.files import read_regular
+
             try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise InputError(f"cannot read the template: {exc}", path) from None
+                # A regular file of a readable size only: a FIFO there must not hang the run.
+                text = read_regular(path, TEMPLATE_MAX_BYTES).decode("utf-8-sig")
+            except OSError as exc:
+                raise InputError(f"cannot read the template: {exc.strerror or exc}", path) from None
+            except UnicodeDecodeError as exc:
+                raise InputError(f"cannot read the template: not UTF-8 text (byte {exc.start})", path) from None
             self._user[stem] = parse_template(text, str(path))
 
     def _candidates(self, followup: FollowUp) -> list[Template]:

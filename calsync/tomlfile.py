@@ -3,6 +3,11 @@
 ``tomllib`` gives no positions for values, so :class:`LineIndex` finds them in the text: the line of each table
 header and of each ``key =`` under it. Good enough for the files people write by hand; when a key cannot be
 found the error points at its table.
+
+A file is refused before it is parsed when it is larger than :data:`MAX_BYTES` or nests deeper than
+:data:`MAX_DEPTH` (brackets, braces, or the parts of one dotted key): ``tomllib`` recurses on nesting and
+its memory grows with the square of a dotted key's length, so a hostile file could exhaust either. The check
+is one cheap pass over the text; no file a person writes comes near the limits.
 """
 
 from __future__ import annotations
@@ -18,6 +23,23 @@ from calsync.errors import InputError
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+
+MAX_BYTES = 4 * 1024 * 1024  # a thousand interviews take about 1 MiB
+MAX_DEPTH = 32  # interview files nest 3 deep
+
+# Strings and comments, blanked out before counting brackets and dots. Each form, once opened, runs to its end
+# or to the end of its line (or of the text), possessively: one pass, whatever the text holds.
+_SKIPPED = re.compile(
+    r'"""(?:[^"\\]++|\\[\s\S]?|"(?!""))*+(?:"""|\Z)'
+    r"|'''(?:[^']++|'(?!''))*+(?:'''|\Z)"
+    r'|"(?:[^"\\\n]++|\\[^\n]?)*+(?:"|$)'
+    r"|'[^'\n]*+(?:'|$)"
+    r"|#[^\n]*+",
+    re.MULTILINE,
+)
+# A run of key characters, blanked strings and dots: a dotted key (a float or a date-time holds one dot at most).
+_KEY_RUN = re.compile(r"[A-Za-z0-9_\-\"' \t.]++")
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 @dataclass
@@ -73,10 +95,36 @@ def _prefixes(name: str) -> list[str]:
     return [".".join(parts[:n]) for n in range(1, len(parts))]
 
 
+def check_shape(text: str, path: Path | None) -> None:
+    """Refuse ``text`` when it nests deeper than :data:`MAX_DEPTH`, before any parser sees it.
+
+    :raises InputError: naming the line where the limit is passed.
+    """
+
+    def blank(match: re.Match[str]) -> str:
+        # Keep the newlines, so that line numbers stay right; a string becomes one key part.
+        return '""' + "\n" * match.group(0).count("\n") if match.group(0)[0] != "#" else ""
+
+    bare = _SKIPPED.sub(blank, text)
+    runs = _KEY_RUN.finditer(bare) if bare.count(".") >= MAX_DEPTH else ()
+    for run in runs:
+        if run.group(0).count(".") >= MAX_DEPTH:
+            line = bare.count("\n", 0, run.start()) + 1
+            raise InputError(f"a dotted key with more than {MAX_DEPTH} parts: refused", path, line)
+    depth = 0
+    for bracket in _BRACKETS.finditer(bare):
+        depth += 1 if bracket.group(0) in "[{" else -1
+        if depth > MAX_DEPTH:
+            line = bare.count("\n", 0, bracket.start()) + 1
+            raise InputError(f"nested more than {MAX_DEPTH} levels deep: refused", path, line)
+
+
 def read_toml(path: Path, what: str) -> tuple[dict[str, Any], LineIndex]:
     """Parse a TOML file; every failure is an :class:`InputError` naming the path (and line)."""
+    from calsync.files import read_regular
+
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_BYTES)
     except FileNotFoundError:
         raise InputError(f"{what} not found", path) from None
     except IsADirectoryError:
@@ -88,14 +136,19 @@ def read_toml(path: Path, what: str) -> tuple[dict[str, Any], LineIndex]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(f"not UTF-8 text (byte {exc.start})", path, line) from None
+    check_shape(text, path)
     try:
         data = tomllib.loads(text)
+    except RecursionError:  # not reached within MAX_DEPTH; a last guard
+        raise InputError("nested too deep", path) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         position = _TOML_POSITION.search(message)
         line = int(position.group(1)) if position else None
         message = _TOML_POSITION.sub("", message).strip()
         raise InputError(f"invalid TOML: {message}", path, line) from None
+    except ValueError as exc:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        raise InputError(f"invalid TOML: {str(exc).splitlines()[0]}", path) from None
     return data, LineIndex(text)
 
 

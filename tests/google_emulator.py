@@ -217,6 +217,12 @@ class Emulator:
         self.access_tokens: set[str] = {"test-access-token"}
         self.refresh_tokens: dict[str, str] = {"test-refresh-token": "test-client"}
         self.token_requests: list[dict[str, str]] = []
+        # A misbehaving token endpoint, for tests of what calsync prints: None (behave), "echo_json" (a 400 whose
+        # description and extra fields repeat the request, refresh token and client secret included),
+        # "echo_text" (a 500 plain-text body repeating it), "echo_code" (an "error" code that is the refresh token).
+        self.token_misbehaviour: str | None = None
+        # "echo_auth": every API call fails with a 400 whose message repeats the request's Authorization header.
+        self.api_misbehaviour: str | None = None
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
         self.clock: Any = None
@@ -249,6 +255,8 @@ class Emulator:
             self.auth_requests.clear()
             self.codes.clear()
             self.consented.clear()
+            self.token_misbehaviour = None
+            self.api_misbehaviour = None
 
     def inject(self, kind: str, *, scope: str = "request", count: int = 1, retry_after: str | None = None) -> None:
         with self.lock:
@@ -762,8 +770,18 @@ class _Handler(BaseHTTPRequestHandler):
             if split.path == "/token":
                 form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
                 status, answer = emu.token(form)
+                misbehaviour = emu.token_misbehaviour
+                if misbehaviour == "echo_text":
+                    self._reply(500, {"Content-Type": "text/plain"}, f"token endpoint failed on {body!r}".encode())
+                    return
+                if misbehaviour == "echo_json":
+                    status, answer = 400, {"error": "invalid_grant", "error_description": repr(form), "echo": form}
+                elif misbehaviour == "echo_code":
+                    status, answer = 400, {"error": form.get("refresh_token", "?"), "error_description": repr(form)}
                 self._reply(status, {"Content-Type": "application/json"}, json.dumps(answer).encode())
                 return
+            if emu.api_misbehaviour == "echo_auth":
+                raise ApiError(400, "invalid", f"Bad request with {self.headers.get('Authorization')}")
             if is_batch and self.command == "POST":
                 status, headers, payload = self._batch(body, entry)
             else:

@@ -436,7 +436,9 @@ def test_radicale_without_authentication(radicale_noauth_server, monkeypatch):
 
 
 def test_an_invalid_component_option_is_refused():
-    with pytest.raises(ProviderError, match="component"):
+    from calsync.errors import InputError  # a mistake in the config: InputError, naming the option (and its line)
+
+    with pytest.raises(InputError, match=r"targets\.phone\.component"):
         CalDAVProvider(Target("phone", "caldav", {"url": "https://dav.example/", "component": "journal"}))
 
 

@@ -103,17 +103,20 @@ def test_command_runs_without_a_shell(monkeypatch):
 
 
 def test_command_failure_is_one_line_without_its_output():
-    command = python_command("import sys; print('s3cret'); sys.stderr.write('vault is sealed\\nmore\\n'); sys.exit(3)")
+    # gpg prints "gpg: decrypted: <the secret>" on stderr: nothing the command printed may be shown.
+    command = python_command("import sys; print('s3cret'); sys.stderr.write('decrypted: s3cret\\nx\\n'); sys.exit(3)")
     with pytest.raises(ProviderError) as caught:
         get_password(target(password_command=command))
     message = str(caught.value)
-    assert "exit status 3" in message and "vault is sealed" in message
-    assert "s3cret" not in message and "\n" not in message
+    assert "exit status 3" in message and "run the command yourself" in message
+    assert "s3cret" not in message and "decrypted" not in message and "\n" not in message
 
 
-def test_command_not_found():
-    with pytest.raises(ProviderError, match="program not found: no-such-program-calsync"):
-        get_password(target(password_command="no-such-program-calsync --flag"))
+def test_command_not_found_does_not_repeat_the_command():
+    # A password typed where the command belongs must not be printed back.
+    with pytest.raises(ProviderError, match="was not found") as caught:
+        get_password(target(password_command="hunter2-no-such-program --flag"))
+    assert "hunter2" not in str(caught.value)
 
 
 def test_command_that_prints_nothing():
@@ -139,6 +142,12 @@ def test_env_unset_is_an_error_naming_the_variable(monkeypatch):
     monkeypatch.delenv("DAV_PW", raising=False)
     with pytest.raises(ProviderError, match="DAV_PW is not set"):
         get_password(target(password_env="DAV_PW"))
+
+
+def test_env_holding_a_password_by_mistake_is_not_repeated(monkeypatch):
+    with pytest.raises(ProviderError, match="variable it names is not set") as caught:
+        get_password(target(password_env="correct horse battery"))
+    assert "horse" not in str(caught.value)
 
 
 # --- keyring ------------------------------------------------------------------------------------------------------

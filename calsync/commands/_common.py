@@ -33,8 +33,12 @@ class Snapshot:
 
 
 def read_text(path: Path, missing_ok: bool = False) -> str:
+    from calsync.files import read_regular
+    from calsync.tomlfile import MAX_BYTES
+
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        # A regular file of a bounded size, as for every TOML file calsync reads: a FIFO must not hang the run.
+        return read_regular(path, MAX_BYTES).decode("utf-8-sig")
     except FileNotFoundError:
         if missing_ok:
             return ""
@@ -42,7 +46,7 @@ def read_text(path: Path, missing_ok: bool = False) -> str:
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", path) from None
     except OSError as exc:
-        raise InputError(f"cannot read the interview file: {exc.strerror}", path) from None
+        raise InputError(f"cannot read the interview file: {exc.strerror or exc}", path) from None
 
 
 def snapshot(text: str, path: Path, config: Config) -> Snapshot:
@@ -51,12 +55,15 @@ def snapshot(text: str, path: Path, config: Config) -> Snapshot:
 
     from calsync.interviews import parse_interviews
     from calsync.planner import hook_adjuster, plan
-    from calsync.tomlfile import LineIndex, syntax_error
+    from calsync.tomlfile import LineIndex, check_shape, syntax_error
 
+    check_shape(text, path)  # the nesting limit, before the parser recurses into it
     try:
         data, lines = tomllib.loads(text), LineIndex(text)
     except tomllib.TOMLDecodeError as exc:
         raise syntax_error(exc, text, path) from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise InputError(f"invalid TOML: {str(exc).splitlines()[0]}", path) from None
     interviews = parse_interviews(data, lines, path, config.timezone, config.country, config.subdivision)
     return Snapshot(text, interviews, plan(interviews, config.policy, adjust=hook_adjuster()).followups)
 

@@ -101,20 +101,14 @@ def target_settings(
     target: Target, provider_cls: type[Provider], policy: Policy
 ) -> tuple[str, str, int | dict[str, int]]:
     """The generic target options: component, cancelled mode, alarm lead time (the target's ``alarm_minutes`` for
-    every follow-up, else the policy's per kind); checked."""
-    component = target.option("component", "event")
-    if component not in ("event", "todo"):
-        raise UserError(f'targets.{target.name}.component: expected "event" or "todo", got {component!r}')
+    every follow-up, else the policy's per kind); checked, errors naming the config's line."""
+    component = target.choice("component", "event", ("event", "todo"))
     if component == "todo" and not provider_cls.supports_todo:
-        raise UserError(f"targets.{target.name}: the {target.provider!r} provider cannot store to-dos (component)")
-    cancelled = target.option("cancelled", "keep")
-    if cancelled not in ("keep", "delete"):
-        raise UserError(f'targets.{target.name}.cancelled: expected "keep" or "delete", got {cancelled!r}')
-    alarm = target.option("alarm_minutes", None)
-    if alarm is None:
+        raise target.error("component", f"the {target.provider!r} provider cannot store to-dos")
+    cancelled = target.choice("cancelled", "keep", ("keep", "delete"))
+    if target.option("alarm_minutes", None) is None:
         return component, cancelled, policy.alarm_minutes()
-    if isinstance(alarm, bool) or not isinstance(alarm, int) or alarm < 0:
-        raise UserError(f"targets.{target.name}.alarm_minutes: expected a whole number >= 0, got {alarm!r}")
+    alarm = target.number("alarm_minutes", 0, low=0, high=7 * 24 * 60, whole=True)
     return component, cancelled, alarm
 
 

@@ -101,21 +101,16 @@ class CalDAVProvider(Provider):
 
     def __init__(self, target: Target) -> None:
         super().__init__(target)
-        component = str(target.option("component", "event")).lower()
-        if component not in COMPONENTS:
-            raise ProviderError(f'target {target.name}: component must be "event" or "todo", not {component!r}')
-        self.component = COMPONENTS[component]
+        self.component = COMPONENTS[target.choice("component", "event", tuple(COMPONENTS))]
         self.start_url = _normalize_url(target.name, target.option("url"))
-        calendar = target.option("calendar")
-        self.calendar_option = str(calendar) if calendar not in (None, "") else None
-        self.create_missing = bool(target.option("create", False))
-        username = target.option("username")
-        self.username = str(username) if username not in (None, "") else None
-        self.timeout = float(target.option("timeout", 30))
+        self.calendar_option = target.text("calendar") or None
+        self.create_missing = target.flag("create")
+        self.username = target.text("username") or None
+        self.timeout = target.number("timeout", 30.0, low=1, high=3600)
         # the longest wait in all for one request that the server asks to retry later (429, 503 + Retry-After)
-        self.max_wait = float(target.option("max_wait", 60))
-        ca_bundle = target.option("ca_bundle")
-        self.verify: bool | str = str(ca_bundle) if ca_bundle else True
+        self.max_wait = target.number("max_wait", 60.0, low=0, high=3600)
+        ca_bundle = target.text("ca_bundle")
+        self.verify: bool | str = ca_bundle if ca_bundle else True
         self._session: Session | None = None
         self._calendar_url: str | None = None
 
@@ -539,12 +534,15 @@ class CalDAVProvider(Provider):
 def _normalize_url(target_name: str, raw: Any) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise ProviderError(f"target {target_name}: url is required (the server, principal or calendar address)")
+    from calsync.options import url_problem
+
+    problem = url_problem(raw)
+    if problem:
+        raise ProviderError(f"target {target_name}: url: {problem}")
     url = raw.strip()
     if "://" not in url:
         url = "https://" + url
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ProviderError(f"target {target_name}: url {raw!r} is not an http(s) address")
     if parts.password is not None:
         raise ProviderError(
             f"target {target_name}: url must not hold a password: use password_command, password_env or the keyring"

@@ -7,6 +7,7 @@ Nothing here logs or prints a token, a refresh token or a client secret.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -42,8 +43,9 @@ def scopes(target: Target) -> list[str]:
 
 
 def token_path(target: Target) -> Path:
-    """``token_file`` if set (relative to the config's folder), else ``<state_dir>/google-<target>.json``."""
-    configured = target.option("token_file")
+    """``token_file`` if set (relative to the config's folder), else ``<state_dir>/google-<name>.json``, where
+    ``<name>`` is the target's name made a safe file name (see :func:`safe_file_stem`)."""
+    configured = target.text("token_file")
     if configured:
         path = Path(configured).expanduser()
         if not path.is_absolute() and target.config_path is not None:
@@ -54,11 +56,22 @@ def token_path(target: Target) -> Path:
         from platformdirs import user_state_dir
 
         state_dir = Path(user_state_dir("calsync"))
-    return Path(state_dir) / f"google-{target.name}.json"
+    return Path(state_dir) / f"google-{safe_file_stem(target.name)}.json"
+
+
+def safe_file_stem(name: str) -> str:
+    """``name`` as one plain file name: letters, digits, ``-`` and ``_`` kept (at most 60), anything else (a ``/``,
+    ``..``, a NUL, a space) replaced by ``_``, and a short hash of the whole name added when something was
+    replaced or cut, so that two names never share a file."""
+    safe = "".join(char if (char.isascii() and char.isalnum()) or char in "-_" else "_" for char in name)
+    if safe == name and 0 < len(name) <= 60:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{safe[:60]}-{digest}"
 
 
 def _option_path(target: Target, key: str) -> Path | None:
-    value = target.option(key)
+    value = target.text(key)
     if not value:
         return None
     path = Path(value).expanduser()
@@ -89,8 +102,8 @@ def write_token(path: Path, credentials_json: str) -> None:
 
 def load_credentials(target: Target) -> Any:
     """The target's credentials: a service account (``auth = "service_account"``) or the stored OAuth token."""
-    kind = target.option("auth", "oauth")
-    token_uri = target.option("token_uri")
+    kind = target.choice("auth", "oauth", ("oauth", "service_account"))
+    token_uri = target.text("token_uri")
     if kind == "service_account":
         from google.oauth2 import service_account
 
@@ -105,7 +118,7 @@ def load_credentials(target: Target) -> Any:
             raise ProviderError(
                 f"target {target.name!r}: {key_file} is not a service account key ({type(exc).__name__})"
             ) from None
-        subject = target.option("subject")
+        subject = target.text("subject")
         if subject:
             creds = creds.with_subject(str(subject))
         if token_uri:
@@ -139,33 +152,68 @@ def load_credentials(target: Target) -> Any:
     return creds
 
 
+# The error codes an OAuth token endpoint may answer (RFC 6749 5.2, and 4.1.2.1 for the browser flow). Only these
+# are ever repeated: the rest of an answer (its description, its body) may echo a refresh token or a client secret.
+OAUTH_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "access_denied",
+        "unsupported_response_type",
+        "server_error",
+        "temporarily_unavailable",
+        "redirect_uri_mismatch",
+        "org_internal",
+        "admin_policy_enforced",
+    }
+)
+
+
+def oauth_error_code(exc: BaseException) -> str | None:
+    """The OAuth error code in a failed token request (``invalid_grant``), when it is one of the known codes."""
+    candidates: list[object] = [getattr(exc, "error", None)]  # oauthlib's errors
+    for arg in exc.args:
+        if isinstance(arg, dict):  # google-auth's RefreshError(details, response_data)
+            candidates.append(arg.get("error"))
+        elif isinstance(arg, str):
+            candidates.append(arg.split(":", 1)[0].strip())
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate in OAUTH_ERRORS:
+            return candidate
+    return None
+
+
 def refresh_error_message(target: Target, exc: Exception) -> str:
-    """One sentence for a failed token refresh, saying what to do."""
-    text = str(exc)
+    """One sentence for a failed token refresh, saying what to do. Only the OAuth error code is repeated, never
+    the text of the answer."""
+    code = oauth_error_code(exc)
+    said = f"the token endpoint answered {code}" if code else f"{type(exc).__name__}, an answer calsync cannot read"
     if target.option("auth", "oauth") == "service_account":
-        if "invalid_grant" in text or "unauthorized_client" in text:
+        if code in ("invalid_grant", "unauthorized_client"):
             return (
-                f"target {target.name!r}: Google refused the service account's token request; with subject set, "
-                "the account needs domain-wide delegation for the calendar scope in the Workspace admin console"
+                f"target {target.name!r}: Google refused the service account's token request ({code}); with subject "
+                "set, the account needs domain-wide delegation for the calendar scope in the Workspace admin console"
             )
-        return f"target {target.name!r}: the service account could not get a token: {_short(text)}"
-    if "invalid_grant" in text:
+        return f"target {target.name!r}: the service account could not get a token ({said}); check key_file"
+    if code == "invalid_grant":
         return (
             f"target {target.name!r}: Google says the authorization expired or was revoked (invalid_grant); "
             f'run `calsync auth {target.name}` again. Apps left in "Testing" on the OAuth consent screen get '
             "tokens that expire after 7 days: publish the app to stop that"
         )
-    if "invalid_client" in text or "unauthorized_client" in text:
+    if code in ("invalid_client", "unauthorized_client"):
         return (
-            f"target {target.name!r}: Google does not accept the OAuth client stored in the token file "
-            f"(deleted or reset?): download a new Desktop client and run `calsync auth {target.name}`"
+            f"target {target.name!r}: Google does not accept the OAuth client stored in the token file ({code}; "
+            f"deleted or reset?): download a new Desktop client and run `calsync auth {target.name}`"
         )
-    return f"target {target.name!r}: could not refresh the Google token: {_short(text)}"
-
-
-def _short(text: str) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else "unknown error"
-    return line[:200]
+    return (
+        f"target {target.name!r}: could not refresh the Google token ({said}); try again later, or run "
+        f"`calsync auth {target.name}` again"
+    )
 
 
 def read_client_secrets(target: Target) -> dict[str, Any]:
@@ -229,19 +277,23 @@ def run_flow(target: Target, *, open_browser: bool, echo: Any, port: int = 0, ti
 
 
 def flow_error_message(target: Target, exc: Exception) -> str:
+    """One sentence for a failed browser authorization: the error's kind and OAuth code, never its text (a token
+    endpoint's answer may echo the client secret)."""
+    code = oauth_error_code(exc)
     text = f"{type(exc).__name__}: {exc}"
-    if "access_denied" in text or "AccessDenied" in text:
+    if code == "access_denied" or isinstance(exc, PermissionError) or "AccessDenied" in type(exc).__name__:
         return (
             'Google denied access. If the app\'s consent screen is in "Testing", add your Google account under '
             f"OAuth consent screen → Test users, then run `calsync auth {target.name}` again"
         )
-    if "redirect_uri_mismatch" in text:
+    if code == "redirect_uri_mismatch":
         return 'the OAuth client is not a "Desktop app" client (redirect_uri_mismatch): create a Desktop client'
-    if "invalid_client" in text:
+    if code == "invalid_client":
         return "Google does not know this OAuth client (invalid_client): download the client JSON again"
     if "timed out" in text.lower() or isinstance(exc, TimeoutError) or "NoneType" in text:
         return (
             'no answer from the browser: if Google showed "Access blocked", add your account as a test user '
             f"(OAuth consent screen → Test users) and run `calsync auth {target.name}` again"
         )
-    return f"authorization failed: {_short(text)}"
+    detail = f"{type(exc).__name__}, {code}" if code else type(exc).__name__
+    return f"authorization failed ({detail}); run `calsync auth {target.name}` again"

@@ -26,6 +26,7 @@ Design, in short:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import email.utils
 import heapq
 import itertools
@@ -135,10 +136,8 @@ class _Step:
 
 
 def _option(target: Target, key: str, default: float, low: float, high: float, kind: type = float) -> Any:
-    value = target.option(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise UserError(f"targets.{target.name}.{key}: expected a number from {low:g} to {high:g}, got {value!r}")
-    return kind(value)
+    """A number option in its bounds; otherwise an error naming the config's line (see Target.number)."""
+    return kind(target.number(key, default, low=low, high=high, whole=kind is int))
 
 
 class GoogleProvider(Provider):
@@ -170,9 +169,8 @@ class GoogleProvider(Provider):
 
     def __init__(self, target: Target) -> None:
         super().__init__(target)
-        opt = target.option
-        self.calendar = str(opt("calendar", "primary"))
-        self.create_calendar = bool(opt("create", False))
+        self.calendar = target.text("calendar") or "primary"
+        self.create_calendar = target.flag("create")
         # The engine renders alarm_minutes into the VALARM; the reminders are read from there.
         self.alarm_minutes = None
         self.backoff_base = _option(target, "backoff_base", 1.0, 0.0, 3600.0)
@@ -182,7 +180,7 @@ class GoogleProvider(Provider):
         # A batch is at most six seconds' worth of calls: one batch sent at once never bursts over the quota.
         self.batch_size = min(_option(target, "batch_size", 50, 1, 1000, int), max(1, int(self.calls_per_minute // 10)))
         self.timeout = _option(target, "timeout", 60.0, 1.0, 3600.0)
-        endpoint = opt("api_endpoint")
+        endpoint = target.text("api_endpoint")
         self.api_root = (str(endpoint).rstrip("/") + "/") if endpoint else GOOGLE_ROOT
         self.clock: Clock = type(self).clock_factory()
         self.rng = random.Random()
@@ -262,7 +260,7 @@ class GoogleProvider(Provider):
         if isinstance(exc, auth_exceptions.RefreshError):
             raise ProviderError(auth.refresh_error_message(self.target, exc)) from None
         if isinstance(exc, HttpError):
-            return _http_failure(exc.resp, exc.content)
+            return self._without_secrets(_http_failure(exc.resp, exc.content))
         if isinstance(exc, auth_exceptions.TransportError | httplib2.HttpLib2Error | OSError):
             return Failure(None, "transport", type(exc).__name__)
         import http.client
@@ -270,6 +268,17 @@ class GoogleProvider(Provider):
         if isinstance(exc, http.client.HTTPException):
             return Failure(None, "transport", type(exc).__name__)
         raise exc
+
+    def _without_secrets(self, failure: Failure) -> Failure:
+        """The failure with any credential the server repeated in its message (an access or refresh token, the
+        client secret) cut out: the message is printed."""
+        creds = self._creds
+        secrets = [getattr(creds, name, None) for name in ("token", "refresh_token", "client_secret")]
+        message, reason = failure.message, failure.reason
+        for secret in secrets:
+            if isinstance(secret, str) and len(secret) >= 6:
+                message, reason = message.replace(secret, "[redacted]"), reason.replace(secret, "[redacted]")
+        return dataclasses.replace(failure, message=message, reason=reason)
 
     def _whole_target_error(self, failure: Failure) -> ProviderError | None:
         """The ProviderError for a failure that no other item would escape, or None for one about this item."""

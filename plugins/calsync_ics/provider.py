@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
-from calsync.files import write_atomic
+from calsync.files import UnsafeFile, read_regular, remove_stale_temps, write_atomic
 from calsync.options import Option
 from calsync.provider import (
     MANAGED_PROPERTY,
@@ -26,6 +26,11 @@ from calsync.provider import (
 FILE_MARK = "X-CALSYNC-FILE"
 MANAGED_MARK = MANAGED_PROPERTY.encode() + b":1"
 PRODID = "-//calsync//calsync 0.1//EN"
+DEFAULT_NAME = "Job search follow-ups"
+# A calendar file larger than this is not one a person subscribes to; refusing it keeps the memory in bounds.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+# The properties calsync sets on a calendar it writes; every other one (X-WR-TIMEZONE, METHOD...) is the user's.
+_OWN_PROPERTIES = ("PRODID", "VERSION", "CALSCALE", FILE_MARK, "X-WR-CALNAME")
 
 
 class IcsProvider(Provider):
@@ -39,10 +44,12 @@ class IcsProvider(Provider):
 
     def __init__(self, target) -> None:
         super().__init__(target)
-        path = target.option("path")
+        path = target.text("path")
         if not path:
-            raise ProviderError(f"targets.{target.name}: the ics provider needs 'path' (a .ics file)")
+            raise target.error(None, "the ics provider needs 'path' (a .ics file)")
         self.path = Path(path).expanduser()
+        self.overwrite = target.flag("overwrite")
+        self.name = target.text("name")
         self._raw = b""  # the file as _load last read it
 
     def describe(self) -> str:
@@ -53,18 +60,28 @@ class IcsProvider(Provider):
     def _load(self):
         import icalendar
 
-        if not self.path.exists():
+        try:
+            data = self._raw = read_regular(self.path, MAX_FILE_BYTES)  # the user's components are copied from these
+        except FileNotFoundError:
             return None
-        if self.path.is_dir():
-            raise ProviderError(f'{self.path}: is a folder; the ics provider writes one file (use provider = "vdir")')
-        data = self._raw = self.path.read_bytes()  # kept: the user's components are written back from these bytes
+        except IsADirectoryError:
+            raise ProviderError(
+                f'{self.path}: is a folder; the ics provider writes one file (use provider = "vdir")'
+            ) from None
+        except UnsafeFile as exc:
+            raise ProviderError(f"{self.path}: {exc} (targets.{self.target.name}.path)") from None
+        except OSError as exc:
+            raise ProviderError(f"{self.path}: cannot read: {exc.strerror}") from None
         if not data.strip():
             return None
         try:
             calendar = icalendar.Calendar.from_ical(data)
-        except ValueError as exc:
-            raise ProviderError(f"{self.path}: not an iCalendar file ({exc}); refusing to overwrite it") from None
-        if str(calendar.get(FILE_MARK, "")) != "1" and not self.target.option("overwrite", False):
+        except (ValueError, IndexError, KeyError) as exc:
+            reason = " ".join(str(exc).split())[:100]
+            raise ProviderError(f"{self.path}: not an iCalendar file ({reason}); refusing to overwrite it") from None
+        if isinstance(calendar, list):  # several VCALENDARs in one file: not one we wrote or can rewrite
+            raise ProviderError(f"{self.path}: holds several calendars; refusing to overwrite it")
+        if str(calendar.get(FILE_MARK, "")) != "1" and not self.overwrite:
             raise ProviderError(
                 f"{self.path}: exists and was not written by calsync; refusing to overwrite it "
                 f"(set overwrite = true in [targets.{self.target.name}] to take it over, keeping its events)"
@@ -97,6 +114,9 @@ class IcsProvider(Provider):
         used = set(_tzids(component))
         for sub in existing.subcomponents:
             if sub.name == "VTIMEZONE" and str(sub.get("TZID")) in used:
+                if MANAGED_PROPERTY in sub:  # the file's own mark on calsync's zones is not part of the item
+                    sub = icalendar.Timezone.from_ical(sub.to_ical())
+                    del sub[MANAGED_PROPERTY]
                 calendar.add_component(sub)
         calendar.add_component(component)
         return Fetched(href, calendar.to_ical(), _etag(component))
@@ -119,6 +139,7 @@ class IcsProvider(Provider):
         return outcome.written
 
     def apply(self, actions: Sequence[Action]) -> Iterator[Outcome]:
+        remove_stale_temps(self.path.parent)  # an interrupted run's; before the early return: a run may write nothing
         if not actions:
             return
         import icalendar
@@ -153,37 +174,85 @@ class IcsProvider(Provider):
         yield from outcomes
 
     def _write(self, existing, managed: dict[str, object], timezones: dict[str, object], icalendar) -> None:
-        """The file anew: calsync's components rendered, everyone else's copied byte for byte."""
+        """Write the file: the user's calendar properties, VTIMEZONEs and components as they were; calsync's items,
+        and a VTIMEZONE (marked as calsync's, so that one no longer used can go) for each zone they
+        use; everyone else's components copied byte for byte."""
+        from calsync.render import timezone_component, zones_used
+
         calendar = icalendar.Calendar()
         calendar.add("PRODID", PRODID)
         calendar.add("VERSION", "2.0")
         calendar.add("CALSCALE", "GREGORIAN")
         calendar.add(FILE_MARK, "1")
-        calendar.add("X-WR-CALNAME", self.target.option("name", "Job search follow-ups"))
-        kept = []
+        calendar.add("X-WR-CALNAME", self.name or DEFAULT_NAME)
+        kept, theirs = [], {}
         if existing is not None:
+            for name, value in existing.items():  # a property, or the list of a repeated one
+                if name not in _OWN_PROPERTIES or (name == "X-WR-CALNAME" and not self.name):
+                    calendar[name] = value  # the user's, as it was (their name for it, unless the config names it)
             for sub in existing.subcomponents:
+                if sub.name == "VTIMEZONE" and is_managed(sub):
+                    continue  # ours: made again below if still used
                 if sub.name == "VTIMEZONE":
-                    timezones.setdefault(str(sub.get("TZID")), sub)
+                    theirs.setdefault(str(sub.get("TZID")), sub)
                 elif not (sub.name in ("VEVENT", "VTODO") and is_managed(sub)):
                     kept.append(sub)  # not ours: kept as it was
-        used = {str(param) for comp in [*managed.values(), *kept] for param in _tzids(comp)}
+        ours = list(managed.values())
+        years = zones_used([*ours, *kept])
+        for tzid, zone in theirs.items():
+            if tzid in years and not _repeats(zone):
+                # A zone listed year by year (as calsync once wrote them) cannot cover years it does not list:
+                # replaced by one that covers every year used in the file, for their items and ours alike.
+                low, high = years[tzid]
+                years[tzid] = (min([low, *_zone_years_listed(zone)]), max([high, *_zone_years_listed(zone)]))
+                continue
+            calendar.add_component(zone)  # the user's zones stay, used or not (X-WR-TIMEZONE may name one)
+        used = {str(param) for comp in [*ours, *kept] for param in _tzids(comp)}
         for tzid in sorted(used):
-            if tzid in timezones:
-                calendar.add_component(timezones[tzid])
+            if tzid in theirs and _repeats(theirs[tzid]):
+                continue
+            if tzid in years:
+                low, high = years[tzid]
+                zone = timezone_component(tzid, max(low, 1900), min(max(high, low), 2200))
+            elif tzid in timezones:  # not an IANA name: the item's own definition
+                zone = icalendar.Timezone.from_ical(timezones[tzid].to_ical())
+            else:
+                continue
+            zone.add(MANAGED_PROPERTY, "1")
+            calendar.add_component(zone)
         for uid in sorted(managed):
             calendar.add_component(managed[uid])
         data = calendar.to_ical()
         if kept:
             # Re-serializing would reorder and refold the user's components: splice in their original bytes.
-            theirs = b"".join(block for name, block in _blocks(self._raw) if _foreign(name, block))
+            foreign = b"".join(block for name, block in _blocks(self._raw) if _foreign(name, block))
             end = data.rindex(b"END:VCALENDAR")
-            data = data[:end] + theirs + data[end:]
+            data = data[:end] + foreign + data[end:]
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, data)
+        except UnsafeFile as exc:
+            raise ProviderError(f"{self.path}: {exc} (targets.{self.target.name}.path)") from None
         except OSError as exc:
             raise ProviderError(f"{self.path}: cannot write: {exc.strerror}") from None
+
+
+def _repeats(zone) -> bool:
+    """True when a VTIMEZONE has a rule (RRULE) that carries it into years it does not list."""
+    return any("RRULE" in part for part in zone.subcomponents)
+
+
+def _zone_years_listed(zone) -> list[int]:
+    years = []
+    for part in zone.subcomponents:
+        for name in ("DTSTART", "RDATE"):
+            values = part.get(name)
+            for value in values if isinstance(values, list) else [values]:
+                for moment in getattr(value, "dts", None) or [value]:
+                    year = getattr(getattr(moment, "dt", None), "year", None)
+                    if year is not None:
+                        years.append(year)
+    return years
 
 
 def _etag(component) -> str:

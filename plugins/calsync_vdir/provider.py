@@ -5,16 +5,27 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
-from calsync.files import create_exclusive, file_etag, write_atomic
+from calsync.files import (
+    UnsafeFile,
+    create_exclusive,
+    file_etag,
+    read_regular,
+    read_regular_stat,
+    remove_stale_temps,
+    write_atomic,
+)
 from calsync.options import Option
-from calsync.provider import MANAGED_PROPERTY, Fetched, Item, Provider, RemoteItem, Written
+from calsync.provider import MANAGED_PROPERTY, Action, Fetched, Item, Outcome, Provider, RemoteItem, Written
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,200}")
 _MARK = MANAGED_PROPERTY.encode() + b":1"
 _UID_LINE = re.compile(rb"^UID:(.+?)\r?$", re.MULTILINE)
+# calsync's items are a few kilobytes; a larger file is not one of them, and is not read into memory.
+MAX_ITEM_BYTES = 16 * 1024 * 1024
 
 
 def file_name(uid: str) -> str:
@@ -31,9 +42,9 @@ class VdirProvider(Provider):
 
     def __init__(self, target) -> None:
         super().__init__(target)
-        path = target.option("path")
+        path = target.text("path")
         if not path:
-            raise ProviderError(f"targets.{target.name}: the vdir provider needs 'path' (a folder)")
+            raise target.error(None, "the vdir provider needs 'path' (a folder)")
         self.folder = Path(path).expanduser()
 
     def describe(self) -> str:
@@ -63,8 +74,8 @@ class VdirProvider(Provider):
                     continue
                 try:
                     stat = entry.stat(follow_symlinks=False)
-                    data = Path(entry.path).read_bytes()
-                except OSError:
+                    data = read_regular(Path(entry.path), MAX_ITEM_BYTES)
+                except OSError:  # gone meanwhile, unreadable, or too large to be ours
                     continue
                 if _MARK not in data:
                     continue  # not ours: never touched
@@ -72,6 +83,11 @@ class VdirProvider(Provider):
                 if uid is None or file_name(uid) != entry.name:
                     continue  # a copy of ours under another name (the user's, an import): theirs
                 yield RemoteItem(uid, entry.name, file_etag(stat))
+
+    def apply(self, actions: Sequence[Action]) -> Iterator[Outcome]:
+        if self.folder.is_dir():
+            remove_stale_temps(self.folder)  # an interrupted run's; even when this run writes nothing
+        yield from super().apply(actions)
 
     def create(self, item: Item) -> Written:
         self._ensure_folder()
@@ -105,10 +121,8 @@ class VdirProvider(Provider):
     def read(self, href: str) -> Fetched:
         path = self._path(href)
         try:
-            with path.open("rb") as handle:
-                stat = os.fstat(handle.fileno())
-                data = handle.read()
-        except (FileNotFoundError, IsADirectoryError):
+            data, stat = read_regular_stat(path, MAX_ITEM_BYTES)  # a FIFO or a device there is not read
+        except (FileNotFoundError, IsADirectoryError, UnsafeFile):
             raise NotFound(href) from None
         uid = _uid_of(data) if _MARK in data else None
         if uid is None or file_name(uid) != href:
