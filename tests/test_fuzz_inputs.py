@@ -31,6 +31,7 @@ from ical.calendar_stream import IcsCalendarStream
 from reliability import count
 
 from calsync.cli import cli
+from calsync.config import POLICY_LIMITS
 
 DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
 EXAMPLES = int(os.environ.get("CALSYNC_ROUNDS") or 0) or (
@@ -233,23 +234,11 @@ def interview_file(draw, mode: str | None = None) -> str:
 
 
 UNKNOWN_USERS = ["~nouser-x/y", '"~nouser-x/y"']
-POLICY_KEYS = [
-    "send_time",
-    "closing_minutes_before_end",
-    "thank_you_minutes_after_end",
-    "default_deadline_days",
-    "check_in_days_after_deadline",
-    "retries",
-    "retry_business_days",
-    "feedback_business_days",
-    "duration_minutes",
-    "alarm_minutes_before",
-]
+POLICY_KEYS = ["send_time", *POLICY_LIMITS]  # every bounded number the config knows, whatever it is named now
 
 
 @st.composite
 def config_file(draw, root: str, mode: str | None = None) -> str:
-    from calsync.config import POLICY_LIMITS
 
     mode = mode or draw(MODES)
     lines = []
