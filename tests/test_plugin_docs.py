@@ -54,6 +54,14 @@ def test_the_public_names_table_is_calsync_all():
         assert getattr(calsync, name) is not None
 
 
+def test_the_package_root_and_calsync_api_list_the_same_names():
+    # The list stands twice on purpose (the root must not import calsync.api at start-up; type checkers need a
+    # literal list in calsync.api): this keeps the two copies from drifting apart.
+    import calsync.api
+
+    assert calsync.api.__all__ == calsync.__all__
+
+
 @pytest.mark.parametrize("name", ["calsync_de_timeline", "calsync_linkedin", "calsync_workdays"])
 def test_the_cookbook_prints_the_tested_files(name):
     assert (DOCS / "examples" / f"{name}.py").read_text() in (DOCS / "cookbook.md").read_text()
