@@ -78,6 +78,15 @@ create table if not exists retired (
     uid text not null,
     etag text
 );
+-- The render cache (render_cache.py): per follow-up and form, the key of its rendering's inputs and the content
+-- hash they gave. A memo: losing it costs one rendering.
+create table if not exists renders (
+    uid text not null,
+    form text not null,
+    key text not null,
+    hash text not null,
+    primary key (uid, form)
+);
 """
 
 
@@ -384,6 +393,31 @@ class StateDB:
     def retired(self) -> dict[str, tuple[str, str | None]]:
         """Old resources to delete: href -> (plan UID, ETag)."""
         return {row[0]: (row[1], row[2]) for row in self._db.execute("select href, uid, etag from retired")}
+
+    # --- the render cache --------------------------------------------------------------------------------------
+
+    def renders(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """(uid, form) -> (key, hash); empty in a database from before the cache (read-only: not migrated)."""
+        try:
+            cursor = self._db.execute("select uid, form, key, hash from renders")
+        except sqlite3.OperationalError:
+            return {}
+        return {(row[0], row[1]): (row[2], row[3]) for row in cursor}
+
+    def put_renders(self, learnt: dict[tuple[str, str], tuple[str, str]], keep: set[str]) -> None:
+        """Remember what this run rendered, and forget the follow-ups no longer planned. One transaction, and none
+        when nothing changed."""
+        gone = [] if not keep else [
+            (uid,) for (uid,) in self._db.execute("select distinct uid from renders") if uid not in keep
+        ]  # fmt: skip
+        if not learnt and not gone:
+            return
+        with self.transaction() as db:
+            db.executemany("delete from renders where uid = ?", gone)
+            db.executemany(
+                "insert or replace into renders (uid, form, key, hash) values (?, ?, ?, ?)",
+                [(uid, form, key, content) for (uid, form), (key, content) in learnt.items()],
+            )
 
     def drop_retired(self, href: str) -> None:
         with self.transaction() as db:
