@@ -466,7 +466,7 @@ def _scan(provider: Provider, naming: Naming, known, token, desired, retired) ->
     back: dict[str, str] = {}
     for uid, item in known.items():
         remote = naming.in_use(uid)
-        on_target[remote] = dataclasses.replace(item, uid=remote)
+        on_target[remote] = RemoteItem(remote, item.href, item.etag) if remote != uid else item
         back[remote] = uid
     for uid in desired:
         back.setdefault(naming.wanted(uid), uid)
@@ -478,7 +478,7 @@ def _scan(provider: Provider, naming: Naming, known, token, desired, retired) ->
         uid = back.get(remote)
         if uid is None:  # calsync's, but not an identity of this state: listed as unknown, never touched
             uid = remote if remote not in desired else f"{remote} (unknown)"
-        items[uid] = dataclasses.replace(item, uid=uid)
+        items[uid] = item if item.uid == uid else RemoteItem(uid, item.href, item.etag)
     return Scan(items, scan.token)
 
 

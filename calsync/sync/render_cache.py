@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -83,7 +84,7 @@ class RenderCache:
         if cached is None or cached[0] is not interview:
             cached = (interview, _interview_text(interview))
             self._interviews[id(interview)] = cached
-        own = repr(tuple(getattr(followup, name) for name in _FOLLOWUP_FIELDS))
+        own = repr(_followup_fields(followup))
         text = "\x1f".join((self.settings, cached[1], own, remote_uid, form))
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -116,5 +117,9 @@ _FOLLOWUP_FIELDS = tuple(f.name for f in dataclasses.fields(FollowUp) if f.name 
 _INTERVIEW_FIELDS = tuple(f.name for f in dataclasses.fields(Interview) if f.name != "source")
 
 
+_followup_fields = operator.attrgetter(*_FOLLOWUP_FIELDS)
+_interview_fields = operator.attrgetter(*_INTERVIEW_FIELDS)
+
+
 def _interview_text(interview: Interview) -> str:
-    return repr(tuple(getattr(interview, name) for name in _INTERVIEW_FIELDS))
+    return repr(_interview_fields(interview))

@@ -168,6 +168,8 @@ class StateDB:
         self.target = target or path.stem
         #: True when the database was new or held no sync yet: nothing is known about the target.
         self.fresh = False
+        #: True once this connection wrote anything (a sync that wrote nothing needs no new backup).
+        self.changed = False
         try:
             if read_only:
                 exists = path.exists()
@@ -228,8 +230,11 @@ class StateDB:
             self.set_meta("since", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
     def backup(self) -> Path:
-        """Copy the state, consistent, to ``….sqlite.bak`` beside it (replacing the previous copy)."""
+        """Copy the state, consistent, to ``….sqlite.bak`` beside it (replacing the previous copy), unless nothing
+        was written since the last copy was made."""
         copy = self.path.with_name(self.path.name + ".bak")
+        if not self.changed and copy.exists():
+            return copy
         temp = copy.with_name(copy.name + ".tmp")
         os.close(os.open(temp, os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o600))
         target = sqlite3.connect(temp)
@@ -245,6 +250,7 @@ class StateDB:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.changed = True
         self._db.execute("begin immediate")
         try:
             yield self._db
@@ -312,6 +318,8 @@ class StateDB:
 
     def record_intents(self, rows: list[StateRow]) -> None:
         """Before sending updates: what each will make of its row. One transaction for all."""
+        if not rows:
+            return
         with self.transaction() as db:
             db.executemany(
                 "insert or replace into intents (uid, hash, sequence, due, cancelled, ical) values (?, ?, ?, ?, ?, ?)",
@@ -323,6 +331,8 @@ class StateDB:
             db.execute("delete from intents where uid = ?", (uid,))
 
     def set_meta(self, key: str, value: str | None) -> None:
+        if self.meta(key) == value:
+            return
         with self.transaction() as db:
             if value is None:
                 db.execute("delete from meta where key = ?", (key,))
@@ -361,6 +371,8 @@ class StateDB:
             )
 
     def drop_refusals(self, uids: list[str]) -> None:
+        if not uids:
+            return
         with self.transaction() as db:
             db.executemany("delete from refusals where uid = ?", [(uid,) for uid in uids])
 
@@ -370,6 +382,8 @@ class StateDB:
 
     def put_identities(self, identities: list[Identity]) -> None:
         """Before writing under a UID: which one each item carries. One transaction for all."""
+        if not identities:
+            return
         with self.transaction() as db:
             db.executemany(
                 "insert or replace into identities (uid, remote, generation) values (?, ?, ?)",
