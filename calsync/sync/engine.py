@@ -752,7 +752,9 @@ def _summary(action, state: dict[str, StateRow]) -> str:
         from calsync.report import row_summary
 
         return row_summary(state[action.uid]) if action.uid in state else action.uid
-    return str(action.item.component.get("SUMMARY", ""))
+    from calsync.rewrite import summary_of
+
+    return summary_of(action.item.ical) or ""
 
 
 def _name_items(report: SyncReport, desired: dict[str, Desired], state: dict[str, StateRow], plan) -> None:
