@@ -43,18 +43,19 @@ _FOLD = re.compile(r"\n[ \t]")
 _UNHASHED = re.compile(r"(?:DTSTAMP|SEQUENCE)(?![A-Za-z0-9-])", re.IGNORECASE | re.ASCII)
 
 
-# SUMMARY, its parameters (quoted ones may hold a colon), then the value: "Retry: check in" stays whole.
-_SUMMARY = re.compile(rb'^SUMMARY(?:;(?:"[^"\r\n]*"|[^:"\r\n])*)?:(.*?)\r?$', re.M | re.I)
+# SUMMARY, its parameters (quoted ones may hold a colon), then the value with its folded continuation lines:
+# "Retry: check in" stays whole.
+_SUMMARY = re.compile(rb'^SUMMARY(?:;(?:"[^"\r\n]*"|[^:"\r\n])*)?:([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)', re.M | re.I)
 _ESCAPED = re.compile(r"\\([\\;,nN])")
 
 
 def summary_of(data: bytes) -> str | None:
     """The first SUMMARY of ``data``, unescaped, read from the text (no parsing into objects); None if it has
     none."""
-    match = _SUMMARY.search(re.sub(rb"\r?\n[ \t]", b"", data))
+    match = _SUMMARY.search(data)
     if match is None:
         return None
-    text = match.group(1).decode("utf-8", "replace")
+    text = re.sub(rb"\r?\n[ \t]", b"", match.group(1)).decode("utf-8", "replace")
     return _ESCAPED.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), text)
 
 

@@ -28,6 +28,7 @@ Placeholders
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from dataclasses import dataclass
@@ -484,6 +485,7 @@ def _signed(draft: str, template: Template, values: dict[str, str]) -> str:
     return f"{draft}\n{values['signature']}" if draft.endswith(",") else f"{draft}\n\n{values['signature']}"
 
 
+@functools.lru_cache(maxsize=16)  # the same draft is linked twice per item (its DESCRIPTION and its URL)
 def mailto_link(address: str, subject: str, body: str) -> str:
     """``mailto:`` with subject and body percent-encoded (RFC 6068: line breaks as %0D%0A)."""
     query = f"subject={quote(subject, safe='')}&body={quote(body.replace(chr(10), chr(13) + chr(10)), safe='')}"

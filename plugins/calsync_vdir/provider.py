@@ -50,17 +50,21 @@ class VdirProvider(Provider):
             raise target.error(None, "the vdir provider needs 'path' (a folder)")
         self.folder = Path(path).expanduser()
         self._batched = False  # inside apply(): files are synced per batch, not one by one
+        self._folder_made = False
 
     def describe(self) -> str:
         return str(self.folder)
 
     def _ensure_folder(self) -> None:
+        if self._folder_made:  # once per run, not once per file
+            return
         if self.folder.exists() and not self.folder.is_dir():
             raise ProviderError(f"{self.folder}: not a folder (targets.{self.target.name}.path)")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ProviderError(f"{self.folder}: cannot create the folder: {exc.strerror}") from None
+        self._folder_made = True
 
     def _path(self, href: str) -> Path:
         if not _SAFE_NAME.fullmatch(href) or not href.endswith(".ics") or ".." in href:
@@ -129,7 +133,13 @@ class VdirProvider(Provider):
         self._ensure_folder()
         href = file_name(item.uid)
         path = self._path(href)
-        if not create_exclusive(path, item.ical, sync=not self._batched):
+        try:
+            created = create_exclusive(path, item.ical, sync=not self._batched)
+        except FileNotFoundError:  # the folder went away during the run: made again, once
+            self._folder_made = False
+            self._ensure_folder()
+            created = create_exclusive(path, item.ical, sync=not self._batched)
+        if not created:
             raise PreconditionFailed(href, f"{path} exists already")
         return Written(href, file_etag(path.stat()))
 
