@@ -3,10 +3,11 @@
 A follow-up's item is a pure function of a known set of inputs: the follow-up itself (its interview included, but
 not where in the file it was written), the component kind, its alarm lead time, the templates (the user's files
 and their ``[me]``), the decorating plugins (their declared inputs, see ``calsync_decoration_inputs``), the UID it
-carries on the target, whether it is rendered overdue, and calsync's own rendering code. The state database keeps,
-per follow-up, the key of those inputs beside the content hash they gave (table ``renders``): when the key is the
-same, the hash is taken from there and nothing is rendered; the item itself is rendered only if something is to be
-written. A change of any input changes the keys of exactly the follow-ups it touches.
+carries on the target, whether it is rendered overdue, calsync's own rendering code, and the time zone database.
+The state database keeps, per follow-up, the key of those inputs beside the content hash they gave (table
+``renders``): when the key is the same, the hash is taken from there and nothing is rendered; the item itself is
+rendered only if something is to be written. A change of any input changes the keys of exactly the follow-ups it
+touches.
 
 The cache is a memo, never a source of truth: a lost or stale entry costs one rendering, nothing else.
 """
@@ -16,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import operator
+import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -49,13 +52,38 @@ def code_fingerprint() -> str:
 
     import calsync
 
-    digest = hashlib.sha256(calsync.__version__.encode())
+    digest = hashlib.sha256(f"{calsync.__version__} {sys.version_info[:2]} {_tz_version()}".encode())
     for name in _RENDERING_MODULES:
         spec = importlib.util.find_spec(name)
         origin = spec.origin if spec is not None else None
         digest.update(name.encode())
         digest.update(Path(origin).read_bytes() if origin and Path(origin).is_file() else b"?")
     return digest.hexdigest()
+
+
+def _tz_version() -> str:
+    """Which time zone database the zones come from (a new one may move a time or change a VTIMEZONE): the version
+    line of each zoneinfo folder's ``tzdata.zi`` and the folder's own time, and the ``tzdata`` package's version."""
+    import zoneinfo
+
+    parts = []
+    for root in zoneinfo.TZPATH:
+        try:
+            with open(Path(root) / "tzdata.zi", "rb") as source:
+                parts.append(source.readline(80).decode("ascii", "replace").strip())
+        except OSError:
+            parts.append("-")
+        try:
+            parts.append(str(os.stat(root).st_mtime_ns))
+        except OSError:
+            parts.append("-")
+    try:
+        import tzdata
+
+        parts.append(str(getattr(tzdata, "IANA_VERSION", "")))
+    except ImportError:
+        parts.append("no tzdata")
+    return " ".join(parts)
 
 
 def decoration_key(decorate: Callable[..., Any] | None) -> str | None:
