@@ -223,6 +223,7 @@ pm = CalsyncPluginManager("calsync")
 pm.add_hookspecs(hookspecs)
 
 _loaded = False
+_traced = False  # CALSYNC_TRACE_HOOKS: every hook call goes through pluggy, to be printed
 loaded = Loaded()
 _extra_disabled: set[str] = set()
 
@@ -248,6 +249,7 @@ def load_plugins(strict: bool = True) -> pluggy.PluginManager:
 
 
 def _load() -> None:
+    global _traced
     disabled = _names(os.environ.get("CALSYNC_DISABLE_PLUGINS")) | _extra_disabled
     loaded.disabled = disabled
     for name in DEFAULT_PLUGINS:
@@ -278,6 +280,7 @@ def _load() -> None:
             loaded.failed[ep.name] = str(exc)
             loaded.invalid.append(error)
     if os.environ.get("CALSYNC_TRACE_HOOKS"):
+        _traced = True
         pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
         pm.enable_tracing()
 
@@ -294,6 +297,28 @@ def _allow_list() -> set[str] | None:
 # --- calling hooks ----------------------------------------------------------------------------------------------
 
 
+def sole_implementation(hook: str) -> Callable[..., Any] | None:
+    """The one implementation of the ``firstresult`` hook ``hook`` as a function taking the hook's keyword arguments,
+    when it has exactly one (the built-in, usually) and calls are not traced; else None (call it through pluggy).
+
+    Calling it is what pluggy does with a lone implementation (the same checked function, the same result), without
+    pluggy's per-call work: the planner calls such hooks once per interview."""
+    load_plugins()
+    caller = getattr(pm.hook, hook)
+    impls = caller.get_hookimpls()
+    if _traced or len(impls) != 1 or caller.spec is None or not caller.spec.opts.get("firstresult"):
+        return None
+    impl = impls[0]
+    if impl.hookwrapper or impl.wrapper:
+        return None
+    function, names = impl.function, impl.argnames
+
+    def call(**kwargs: Any) -> Any:
+        return function(*[kwargs[name] for name in names])
+
+    return call
+
+
 def adjust_plan(
     followups: list[FollowUp], interview: Interview, policy: Policy, calendar: BusinessCalendar
 ) -> list[FollowUp]:
@@ -303,7 +328,7 @@ def adjust_plan(
     load_plugins()
     caller = pm.hook.calsync_adjust_plan
     impls = list(reversed(caller.get_hookimpls()))  # pluggy's own call order
-    if not impls:
+    if not impls and _traced:
         caller(followups=followups, interview=interview, policy=policy, calendar=calendar)  # traced all the same
     for impl in impls:
         others = [other.plugin for other in impls if other is not impl]

@@ -743,15 +743,12 @@ def _with_modifier(rule: _Rule) -> str:
 
 def _modified(mod: str, rule: _Rule, m: re.Match[str], day: date, ctx: _Context) -> date | None:
     """``day`` changed by the modifier ``mod`` in front of it, or None when the pair is not understood."""
-    kind = rule.kind
-    if kind == "period" and m.groupdict().get("q") is not None:
-        kind = "day"  # "the end of the month" is a day
+    if _refused(mod, rule, m):
+        return None
     if mod.endswith("later than") or mod in ("until", "till", "til"):
         return day
     if mod in ("after", "following", "post", "once"):
-        return day if kind == "amount" else ctx.calendar.after(day)
-    if kind != "day":
-        return None
+        return day if rule.kind == "amount" else ctx.calendar.after(day)
     if mod in ("before", "prior to", "ahead of"):
         if m.groupdict().get("q") in ("end", "late", "later"):
             return day  # "before the end of the month" is said for "by the end of the month"
@@ -762,6 +759,19 @@ def _modified(mod: str, rule: _Rule, m: re.Match[str], day: date, ctx: _Context)
         if ctx.calendar.is_business_day(friday - timedelta(days=back)):
             return friday - timedelta(days=back)
     return friday
+
+
+def _refused(mod: str, rule: _Rule | None, m: re.Match[str]) -> bool:
+    """Whether ``rule`` does not take the modifier ``mod`` ("before next week"): it depends on the words alone.
+    ``rule`` None is the holiday rule (a day)."""
+    if (
+        rule is None
+        or mod.endswith("later than")
+        or mod in ("until", "till", "til", "after", "following", "post", "once")
+    ):
+        return False
+    # "the end of the month" is a day
+    return rule.kind != "day" and not (rule.kind == "period" and m.groupdict().get("q") is not None)
 
 
 # --- holidays ---------------------------------------------------------------------------------------------------
@@ -924,8 +934,118 @@ _DIGIT = re.compile(r"\d")
 _RELATION_AFTER = re.compile(r" (?:after|before|following|post|from|prior|ahead|since)\b", re.ASCII)
 
 
-def read(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalendar) -> Reading:
+@dataclass(frozen=True)
+class _Found:
+    """One match of one rule in a phrase: what depends on the words alone, not on the interview's date."""
+
+    rule: int  # the index of its rule in the list :func:`read` searches
+    match: re.Match[str]
+    modifier: str | None
+    words: str
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """A phrase matched against the rules without any date: its normal form, every match in search order, and the
+    words no rule used. ``found`` is None when a rule matched with a modifier it does not take: whether that
+    modifier stays unread then depends on the date (see :func:`_search`), so such a phrase is read afresh."""
+
+    normalized: str
+    found: tuple[_Found, ...] | None
+    remaining: tuple[str, ...]
+
+
+def _rules_for(calendar: BusinessCalendar, year: int) -> tuple[list[tuple[re.Pattern[str], _Rule]], re.Pattern | None]:
+    """The rules :func:`read` searches in order, and the calendar's holiday pattern among them (third), if any."""
+    rules = list(_compiled("rules"))
+    if getattr(calendar, "holidays_in", None) is None:
+        return rules, None
+    holiday = _compiled_holiday_rule(calendar, year)
+    rules.insert(2, holiday)
+    return rules, holiday[0]
+
+
+@lru_cache(maxsize=4096)
+def _scan(text: str, holiday: re.Pattern[str] | None) -> _Scan:
+    """Match every rule against ``text`` (``holiday``: the calendar's holiday pattern, searched third, if any).
+
+    People write the same few phrases again and again ("within a week", "3-5 business days"): the regular
+    expressions, the costly part of a reading, run once per phrase and holiday table, not once per interview."""
+    normalized = normalize(text)
+    remaining = normalized
+    rules: list[tuple[re.Pattern[str], _Rule | None]] = list(_compiled("rules"))
+    if holiday is not None:
+        rules.insert(2, (holiday, None))
+    found: list[_Found] = []
+    for index, (pattern, rule) in enumerate(rules):
+        spans: list[tuple[int, int]] = []
+        for m in pattern.finditer(remaining):
+            if (rule is None or rule.kind != "fixed") and _RELATION_AFTER.match(normalized, m.end()):
+                continue  # its words stay unread: not understood
+            if rule is not None and rule.kind == "period" and normalized.startswith(" of ", m.end()):
+                continue  # "the week of" something no rule read
+            mod = m.groupdict().get("mod")
+            if mod and _refused(mod, rule, m):
+                return _Scan(normalized, None, ())
+            start = m.start() if mod else m.start("body")
+            found.append(_Found(index, m, mod, " ".join(remaining[start : m.end()].split())))
+            spans.append((start, m.end()))
+        for start, end in spans:
+            remaining = remaining[:start] + " " * (end - start) + remaining[end:]
+    return _Scan(normalized, tuple(found), tuple(remaining.split()))
+
+
+def _search(
+    normalized: str, rules: list[tuple[re.Pattern[str], _Rule]], ctx: _Context, latest: date
+) -> tuple[list[Piece], list[str], list[str]]:
+    """Every rule's matches with their dates, the words of the pieces not understood, and the words left: the
+    reading done in one pass, for a phrase :func:`_scan` cannot split from its date."""
+    remaining = normalized
+    pieces: list[Piece] = []
+    unknown_pieces: list[str] = []
+    for pattern, rule in rules:
+        spans: list[tuple[int, int]] = []
+        for m in pattern.finditer(remaining):
+            if rule.kind != "fixed" and _RELATION_AFTER.match(normalized, m.end()):
+                continue
+            if rule.kind == "period" and normalized.startswith(" of ", m.end()):
+                continue
+            mod = m.groupdict().get("mod")
+            day, mod = _dated(rule, m, mod, ctx, latest)
+            start = m.start() if mod else m.start("body")
+            words = " ".join(remaining[start : m.end()].split())
+            if day is None:
+                unknown_pieces.append(words)
+            pieces.append(Piece(words, rule.name, mod, day))
+            spans.append((start, m.end()))
+        for start, end in spans:
+            remaining = remaining[:start] + " " * (end - start) + remaining[end:]
+    return pieces, unknown_pieces, remaining.split()
+
+
+def _dated(
+    rule: _Rule, m: re.Match[str], mod: str | None, ctx: _Context, latest: date
+) -> tuple[date | None, str | None]:
+    """The date one match names (None: not a date, or out of range), and the modifier it took (None when the rule
+    does not take it: the modifier then stays unread)."""
+    try:
+        day = rule.function(m, ctx)
+        if day is not None and mod:
+            day = _modified(mod, rule, m, day, ctx)
+            if day is None:  # a modifier this rule does not take: the modifier stays unread
+                mod, day = None, rule.function(m, ctx)
+    except (ValueError, OverflowError):  # "February 30", year 10000: not a date
+        day = None
+    if day is not None and not ctx.said_on <= day <= latest:
+        day = None
+    return day, mod
+
+
+def read(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalendar, *, memo: bool = True) -> Reading:
     """How the built-in grammar reads ``text``: D, the pieces used, the words ignored and the words not understood.
+
+    The matching of the words is remembered per phrase (see :func:`_scan`); ``memo=False`` reads in one pass as if
+    the phrase had never been seen (the same result: the tests check it).
 
     :param said_on: the interview's local date, which relative phrases count from.
     :param ended_at: the interview's end, timezone-aware, for "within N hours".
@@ -936,43 +1056,22 @@ def read(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalenda
         latest = said_on + timedelta(days=MAX_DAYS_AHEAD)
     except OverflowError:
         latest = date.max
-    normalized = normalize(text)
-    remaining = normalized
-    pieces: list[Piece] = []
-    unknown_pieces: list[str] = []
-    rules = list(_compiled("rules"))
-    if getattr(calendar, "holidays_in", None) is not None:
-        rules.insert(2, _compiled_holiday_rule(calendar, said_on.year))
-    for pattern, rule in rules:
-        spans: list[tuple[int, int]] = []
-        for m in pattern.finditer(remaining):
-            if rule.kind != "fixed" and _RELATION_AFTER.match(normalized, m.end()):
-                continue  # its words stay unread: not understood
-            if rule.kind == "period" and normalized.startswith(" of ", m.end()):
-                continue  # "the week of" something no rule read
-            mod = m.groupdict().get("mod")
-            try:
-                day = rule.function(m, ctx)
-                if day is not None and mod:
-                    day = _modified(mod, rule, m, day, ctx)
-                    if day is None:  # a modifier this rule does not take: the modifier stays unread
-                        mod, day = None, rule.function(m, ctx)
-            except (ValueError, OverflowError):  # "February 30", year 10000: not a date
-                day = None
-            start = m.start() if mod else m.start("body")
-            words = " ".join(remaining[start : m.end()].split())
-            if day is not None and not said_on <= day <= latest:
-                day = None
+    rules, holiday = _rules_for(calendar, said_on.year)
+    scan = _scan(text, holiday) if memo else _Scan(normalize(text), None, ())
+    normalized = scan.normalized
+    if scan.found is None:
+        pieces, unknown, remaining = _search(normalized, rules, ctx, latest)
+    else:  # the matches are known: only their dates are left to find
+        pieces, unknown, remaining = [], [], scan.remaining
+        for found in scan.found:
+            rule = rules[found.rule][1]
+            day, mod = _dated(rule, found.match, found.modifier, ctx, latest)
             if day is None:
-                unknown_pieces.append(words)
-            pieces.append(Piece(words, rule.name, mod, day))
-            spans.append((start, m.end()))
-        for start, end in spans:
-            remaining = remaining[:start] + " " * (end - start) + remaining[end:]
-    holiday_words = _holiday_words(calendar, said_on.year) if getattr(calendar, "holidays_in", None) else frozenset()
+                unknown.append(found.words)
+            pieces.append(Piece(found.words, rule.name, mod, day))
+    holiday_words = _holiday_words(calendar, said_on.year) if holiday is not None else frozenset()
     ignored: list[str] = []
-    unknown: list[str] = list(unknown_pieces)
-    for word in remaining.split():
+    for word in remaining:
         if _DIGIT.search(word) or word in _TIME_WORDS or word in holiday_words:
             unknown.append(word)
         elif word not in (",", "-", ".", "/"):
