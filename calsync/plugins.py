@@ -347,41 +347,65 @@ def providers() -> dict[str, type[Provider]]:
 
 def registered_providers(strict: bool = True) -> dict[str, tuple[type[Provider], str]]:
     """Every registered provider by name, with the plugin that registered it."""
-    from calsync.provider import Provider
-
     load_plugins(strict)
     found: dict[str, tuple[type[Provider], str]] = {}
-    caller = pm.hook.calsync_register_providers
-    for impl in reversed(caller.get_hookimpls()):
-        plugin = impl.plugin_name
-
-        def register(name: str, provider_class: type[Provider], plugin: str = plugin) -> None:
-            if not isinstance(name, str) or not name:
-                raise PluginError(f"plugin {plugin!r}: registered a provider under {name!r}; give it a name", plugin)
-            if not (isinstance(provider_class, type) and issubclass(provider_class, Provider)):
-                raise PluginError(
-                    f"plugin {plugin!r}: provider {name!r} is {_shown(provider_class)}, not a calsync.Provider "
-                    "subclass",
-                    plugin,
-                )
-            if name in found and found[name][0] is not provider_class:
-                raise PluginError(f"plugins {found[name][1]!r} and {plugin!r} both register a provider {name!r}")
-            found[name] = (provider_class, plugin)
-
-        others = [other.plugin for other in caller.get_hookimpls() if other is not impl]
-        pm.subset_hook_caller("calsync_register_providers", others)(register=register)
+    for impl in reversed(pm.hook.calsync_register_providers.get_hookimpls()):
+        _register_providers(impl, found)
     return found
 
 
+def _register_providers(impl: Any, found: dict[str, tuple[type[Provider], str]]) -> None:
+    """Call one plugin's ``calsync_register_providers`` (through pluggy, so tracing shows it), adding to ``found``."""
+    from calsync.provider import Provider
+
+    plugin = impl.plugin_name
+    caller = pm.hook.calsync_register_providers
+
+    def register(name: str, provider_class: type[Provider], plugin: str = plugin) -> None:
+        if not isinstance(name, str) or not name:
+            raise PluginError(f"plugin {plugin!r}: registered a provider under {name!r}; give it a name", plugin)
+        if not (isinstance(provider_class, type) and issubclass(provider_class, Provider)):
+            raise PluginError(
+                f"plugin {plugin!r}: provider {name!r} is {_shown(provider_class)}, not a calsync.Provider subclass",
+                plugin,
+            )
+        if name in found and found[name][0] is not provider_class:
+            raise PluginError(f"plugins {found[name][1]!r} and {plugin!r} both register a provider {name!r}")
+        found[name] = (provider_class, plugin)
+
+    others = [other.plugin for other in caller.get_hookimpls() if other is not impl]
+    pm.subset_hook_caller("calsync_register_providers", others)(register=register)
+
+
+def provider_named(name: str) -> type[Provider] | None:
+    """The provider registered as ``name``, or None when no plugin registers it.
+
+    Every plugin that is not bundled with calsync is asked, as :func:`providers` does (so a plugin that registers
+    something wrong is named on every run), but of the bundled ones only the one named ``name``: each imports its
+    provider module only when asked, so reading a config costs only the providers it uses."""
+    load_plugins()
+    found: dict[str, tuple[type[Provider], str]] = {}
+    for impl in reversed(pm.hook.calsync_register_providers.get_hookimpls()):
+        if impl.plugin_name == name or not _bundled(impl.plugin_name):
+            _register_providers(impl, found)
+    if name in found:
+        return found[name][0]
+    return providers().get(name)  # a bundled plugin may register it under another name
+
+
+def _bundled(plugin: str) -> bool:
+    return plugin in DEFAULT_PLUGINS or loaded.distributions.get(plugin, ("",))[0] == "calsync"
+
+
 def provider_class(name: str) -> type[Provider]:
+    found = provider_named(name)
+    if found is not None:
+        return found
     known = providers()
-    try:
-        return known[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(known), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        listed = ", ".join(sorted(known)) or "none"
-        raise UserError(f"unknown provider {name!r} ({hint}installed: {listed})") from None
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    listed = ", ".join(sorted(known)) or "none"
+    raise UserError(f"unknown provider {name!r} ({hint}installed: {listed})")
 
 
 def describe() -> dict[str, Any]:
