@@ -29,12 +29,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from calsync import hookspecs
+from calsync.entrypoints import entry_points
 from calsync.errors import PluginError, UserError
 
 if TYPE_CHECKING:
@@ -264,8 +264,8 @@ def _load() -> None:
             continue
         if pm.get_plugin(ep.name) is not None or ep.name in loaded.failed:
             continue
-        if ep.dist is not None:
-            loaded.distributions[ep.name] = (ep.dist.name, ep.dist.version)
+        if ep.distribution is not None:
+            loaded.distributions[ep.name] = (ep.distribution, ep.version or "")
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken third-party plugin must not break every command
