@@ -800,9 +800,21 @@ def _easter(calendar: BusinessCalendar, year: int) -> date:
         if key in ("easter monday", "easter saturday", "good friday", "easter sunday", "easter"):
             offset = {"easter monday": -1, "easter saturday": 1, "good friday": 2}.get(key, 0)
             return day + timedelta(days=offset)
-    from dateutil.easter import easter  # a dependency of holidays
+    return western_easter(year)
 
-    return easter(year)
+
+def western_easter(year: int) -> date:
+    """Easter Sunday of the Gregorian calendar (the "anonymous Gregorian algorithm", Meeus/Jones/Butcher): the
+    arithmetic alone, so planning never imports a date library for it."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = b // 4, b % 4
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = c // 4, c % 4
+    weekday_offset = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 19 * weekday_offset) // 433
+    month = (h + weekday_offset - 7 * m + 90) // 25
+    return date(year, month, (h + weekday_offset - 7 * m + 33 * month + 19) % 32)
 
 
 # Spoken names the table may not list, by date.
