@@ -99,10 +99,10 @@ def _read(path: Path) -> list[EntryPoint] | None:
 
     try:
         lines = read_regular(path, MAX_BYTES).decode("utf-8").split("\n")
-        if lines[0] != FORMAT or lines[-1] != "":
-            return None
+        if lines[0] != FORMAT or lines[-2:] != [f"end {len(lines) - 3}", ""]:
+            return None  # another format, or cut short
         found = []
-        for line in lines[1:-1]:
+        for line in lines[1:-2]:
             name, value, distribution, version = line.split("\t")
             found.append(EntryPoint(name, value, distribution or None, version or None))
     except (OSError, ValueError, UnicodeDecodeError):
@@ -121,6 +121,7 @@ def _write(path: Path, found: list[EntryPoint]) -> None:
         if any(char in field for field in fields for char in "\t\n\r"):
             return  # a field the format cannot hold: not kept
         lines.append("\t".join(fields))
+    lines.append(f"end {len(found)}")
     temp = path.parent / temp_name()
     try:  # a whole file or none (renamed into place); no fsync: a lost one is only listed again
         path.parent.mkdir(parents=True, exist_ok=True)

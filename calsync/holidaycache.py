@@ -8,8 +8,8 @@ location and the stat of its ``__init__.py``, and its ``.dist-info`` folder name
 folder; a file that cannot be read or parsed is ignored and written again. Nothing here is needed for
 correctness: without a cache dir, every run asks ``holidays``.
 
-One file: a first line naming the format, a line ``years Y1 Y2 ...`` (the years it holds, holidays or not), then
-one line per holiday, ``YYYY-MM-DD<TAB>name``.
+One file: a first line naming the format, a line ``years Y1 Y2 ...`` (the years it holds, holidays or not), one
+line per holiday, ``YYYY-MM-DD<TAB>name``, and ``end N`` (N holidays: a file cut short is never half read).
 """
 
 from __future__ import annotations
@@ -75,10 +75,10 @@ def read(country: str, subdivision: str | None) -> YearTables | None:
         lines = raw.decode("utf-8").split("\n")
         if lines[0] != FORMAT or not lines[1].startswith("years"):
             return None
+        if lines[-2:] != [f"end {len(lines) - 4}", ""]:
+            return None  # cut short (the count is of the holiday lines)
         tables: YearTables = {int(year): {} for year in lines[1].split()[1:]}
-        for line in lines[2:]:
-            if not line:
-                continue
+        for line in lines[2:-2]:
             day_text, name = line.split("\t")
             day = date.fromisoformat(day_text)
             tables[day.year][day] = name
@@ -98,6 +98,7 @@ def write(country: str, subdivision: str | None, tables: YearTables) -> None:
             if "\t" in name or "\n" in name or "\r" in name:
                 return  # a name the format cannot hold: not cached (never the case in the package's tables)
             lines.append(f"{day.isoformat()}\t{name}")
+    lines.append(f"end {len(lines) - 2}")
     from calsync.files import temp_name
 
     # A temp file renamed over the old one: a reader sees one whole file or the other. No fsync: a file lost in a
