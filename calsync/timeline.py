@@ -89,7 +89,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
@@ -1053,11 +1053,80 @@ def _dated(
     return day, mod
 
 
+@dataclass(frozen=True)
+class _Record:
+    """What a phrase gives apart from its dates, for one holiday table: its normal form, each match (rule index,
+    groups, modifier, words) and the words left over, sorted into those that carry time meaning and fillers."""
+
+    normalized: str
+    found: tuple[tuple[int, Any, str | None, str], ...]
+    unknown: tuple[str, ...]
+    ignored: tuple[str, ...]
+
+    def as_json(self) -> list:
+        found = [
+            [index, m if isinstance(m, dict) else m.groupdict(), mod, words] for index, m, mod, words in self.found
+        ]
+        return [self.normalized, found, list(self.unknown), list(self.ignored)]
+
+
+class _Groups(dict):
+    """A match's named groups, read back from the phrase book: all that the rules ask of a match."""
+
+    def __getitem__(self, name: str) -> str | None:
+        return self.get(name)
+
+    def groupdict(self) -> dict[str, str | None]:
+        return self
+
+
+def _leftover(remaining: Iterable[str], holiday_words: frozenset[str]) -> tuple[list[str], list[str]]:
+    """The words no rule used: those that carry time meaning (not understood), and fillers."""
+    unknown: list[str] = []
+    ignored: list[str] = []
+    for word in remaining:
+        if _DIGIT.search(word) or word in _TIME_WORDS or word in holiday_words:
+            unknown.append(word)
+        elif word not in (",", "-", ".", "/"):
+            ignored.append(word)
+    return unknown, ignored
+
+
+def _record(text: str, calendar: BusinessCalendar, year: int) -> _Record | None:
+    """The phrase's record for the calendar's holiday table of ``year``: from the phrase book, else scanned (and
+    added to the book). None when the phrase's reading depends on its date (see :class:`_Scan`)."""
+    key = _book_key(text, calendar, year)
+    book = _phrase_book()
+    if key is not None and key in book.records:
+        return book.records[key]
+    holiday = _rules_for(calendar, year)[1]
+    scan = _scan(text, holiday)
+    if scan.found is None:
+        return None
+    holiday_words = _holiday_words(calendar, year) if holiday is not None else frozenset()
+    unknown, ignored = _leftover(scan.remaining, holiday_words)
+    found = tuple((f.rule, f.match, f.modifier, f.words) for f in scan.found)
+    record = _Record(scan.normalized, found, tuple(unknown), tuple(ignored))
+    if key is not None:
+        book.add(key, record)
+    return record
+
+
+def _rule_at(index: int, calendar: BusinessCalendar, year: int) -> _Rule:
+    """Rule ``index`` of the list :func:`read` searches (the holiday rule third, when the calendar has one)."""
+    if getattr(calendar, "holidays_in", None) is None or index < 2:
+        return _RULES[index]
+    if index == 2:
+        return _compiled_holiday_rule(calendar, year)[1]
+    return _RULES[index - 1]
+
+
 def read(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalendar, *, memo: bool = True) -> Reading:
     """How the built-in grammar reads ``text``: D, the pieces used, the words ignored and the words not understood.
 
-    The matching of the words is remembered per phrase (see :func:`_scan`); ``memo=False`` reads in one pass as if
-    the phrase had never been seen (the same result: the tests check it).
+    What the words give apart from the dates is remembered per phrase and holiday table, in this process and in the
+    phrase book of the cache dir (see :class:`_PhraseBook`); ``memo=False`` reads in one pass as if the phrase had
+    never been seen (the same result: the tests check it).
 
     :param said_on: the interview's local date, which relative phrases count from.
     :param ended_at: the interview's end, timezone-aware, for "within N hours".
@@ -1068,32 +1137,131 @@ def read(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalenda
         latest = said_on + timedelta(days=MAX_DAYS_AHEAD)
     except OverflowError:
         latest = date.max
-    rules, holiday = _rules_for(calendar, said_on.year)
-    scan = _scan(text, holiday) if memo else _Scan(normalize(text), None, ())
-    normalized = scan.normalized
-    if scan.found is None:
+    record = _record(text, calendar, said_on.year) if memo else None
+    if record is None:  # read in one pass
+        rules, holiday = _rules_for(calendar, said_on.year)
+        normalized = normalize(text)
         pieces, unknown, remaining = _search(normalized, rules, ctx, latest)
+        holiday_words = _holiday_words(calendar, said_on.year) if holiday is not None else frozenset()
+        more, ignored = _leftover(remaining, holiday_words)
+        unknown.extend(more)
     else:  # the matches are known: only their dates are left to find
-        pieces, unknown, remaining = [], [], scan.remaining
-        for found in scan.found:
-            rule = rules[found.rule][1]
-            day, mod = _dated(rule, found.match, found.modifier, ctx, latest)
+        normalized, pieces, unknown, ignored = record.normalized, [], [], list(record.ignored)
+        for index, m, modifier, words in record.found:
+            rule = _rule_at(index, calendar, said_on.year)
+            day, mod = _dated(rule, m, modifier, ctx, latest)
             if day is None:
-                unknown.append(found.words)
-            pieces.append(Piece(found.words, rule.name, mod, day))
-    holiday_words = _holiday_words(calendar, said_on.year) if holiday is not None else frozenset()
-    ignored: list[str] = []
-    for word in remaining:
-        if _DIGIT.search(word) or word in _TIME_WORDS or word in holiday_words:
-            unknown.append(word)
-        elif word not in (",", "-", ".", "/"):
-            ignored.append(word)
+                unknown.append(words)
+            pieces.append(Piece(words, rule.name, mod, day))
+        unknown.extend(record.unknown)
     pieces.sort(key=lambda piece: normalized.find(piece.words))
     dated = [piece for piece in pieces if piece.date is not None]
     if unknown or not dated:
         return Reading(text, normalized, tuple(pieces), tuple(ignored), tuple(unknown))
     best = max(dated, key=lambda piece: piece.date)  # type: ignore[arg-type, return-value]
     return Reading(text, normalized, tuple(pieces), tuple(ignored), (), best.date, best.rule)
+
+
+# --- the phrase book: readings remembered between runs -----------------------------------------------------------
+
+PHRASE_BOOK_SIZE = 20_000  # records kept (the latest); a record is a few hundred bytes
+
+
+def _book_key(text: str, calendar: BusinessCalendar, year: int) -> str | None:
+    """The phrase book's key of a phrase for a calendar's holiday table of ``year``: None for a calendar the book
+    cannot name (a plugin's own object), which is then remembered in this process only."""
+    from calsync.businessdays import BusinessCalendar
+
+    if type(calendar) is not BusinessCalendar:
+        return None
+    import json
+
+    return json.dumps([text, calendar.country.upper() if calendar.country else None, calendar.subdivision, year])
+
+
+class _PhraseBook:
+    """Phrase records by key, read from the cache dir on first use and written back by :func:`keep_phrases`.
+
+    People write the same few phrases again and again, and ``calsync sync`` runs every few minutes: with the
+    book, a run whose phrases were all read before compiles none of the grammar's regular expressions (the
+    largest part of reading a phrase the first time in a process). The book's file is named after what readings
+    depend on: this module's source, the ``holidays`` release, the Python version; any change starts a new one."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, _Record] = {}
+        self.added = False
+        self.path = _book_path()
+        if self.path is not None:
+            self._read()
+
+    def _read(self) -> None:
+        import json
+
+        from calsync.files import read_regular
+
+        try:
+            raw = json.loads(read_regular(self.path, 64 * 1024 * 1024))  # type: ignore[arg-type]
+            for key, (normalized, found, unknown, ignored) in raw.items():
+                matches = tuple((int(i), _Groups(groups), mod, words) for i, groups, mod, words in found)
+                self.records[key] = _Record(normalized, matches, tuple(unknown), tuple(ignored))
+        except (OSError, ValueError, TypeError, AttributeError):  # none yet, or damaged: start afresh
+            self.records = {}
+
+    def add(self, key: str, record: _Record) -> None:
+        self.records[key] = record
+        self.added = True
+
+    def write(self) -> None:
+        import contextlib
+        import json
+        import os
+
+        from calsync.files import temp_name
+
+        if not self.added or self.path is None:
+            return
+        records = list(self.records.items())[-PHRASE_BOOK_SIZE:]
+        data = json.dumps({key: record.as_json() for key, record in records}, ensure_ascii=False).encode()
+        temp = self.path.parent / temp_name()
+        try:  # a whole file or none; no fsync: a lost book is only read again
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+            with os.fdopen(fd, "wb") as stream:
+                stream.write(data)
+            os.replace(temp, self.path)
+            self.added = False
+        except OSError:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+
+
+def _book_path():  # -> Path | None
+    import hashlib
+    import os
+    import sys
+
+    try:
+        from platformdirs import user_cache_path
+
+        from calsync import holidaycache
+
+        source = os.stat(__file__)
+        basis = f"{sys.version}\0{__file__}\0{source.st_mtime_ns}\0{source.st_size}\0{holidaycache._release()}"
+        name = hashlib.sha256(basis.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+        return user_cache_path("calsync") / "phrases" / f"{name}.json"
+    except Exception:  # no usable home or source: remember in this process only
+        return None
+
+
+@cache
+def _phrase_book() -> _PhraseBook:
+    return _PhraseBook()
+
+
+def keep_phrases() -> None:
+    """Write the phrases read in this run to the phrase book (the CLI calls it after planning)."""
+    if _phrase_book.cache_info().currsize:
+        _phrase_book().write()
 
 
 def parse_timeline(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalendar) -> date | None:

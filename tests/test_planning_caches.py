@@ -228,3 +228,52 @@ def test_the_interview_file_is_parsed_again_when_its_bytes_change(tmp_path, monk
     path.write_text(entries)
     kept.write_bytes(kept.read_bytes()[:-100])  # a kept file cut short is parsed afresh
     assert [iv.company for iv in load_interviews(path)] == [iv.company for iv in first]
+
+
+# --- the phrase book ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def phrase_book(tmp_path_factory):
+    """The phrase book in a folder of this module's own."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("phrases")))
+    timeline._phrase_book.cache_clear()
+    yield
+    mp.undo()
+    timeline._phrase_book.cache_clear()
+
+
+def a_new_run() -> None:
+    """This process forgets every phrase it read: only the phrase book in the cache dir remembers them."""
+    timeline._phrase_book.cache_clear()
+    timeline._scan.cache_clear()
+
+
+@given(text=phrases, first=dates, later=st.integers(0, 364), country=st.sampled_from(COUNTRIES))
+def test_a_phrase_from_the_phrase_book_reads_as_a_fresh_one(phrase_book, text, first, later, country):
+    then = min(first + timedelta(days=later), date(first.year, 12, 31))  # the same year: the same holiday table
+    calendar = calendar_for(country, None)
+    timeline.read(text, first, ended(first), calendar)
+    timeline.keep_phrases()
+    a_new_run()
+    assert timeline.read(text, then, ended(then), calendar) == timeline.read(
+        text, then, ended(then), calendar, memo=False
+    )
+
+
+def test_a_damaged_phrase_book_is_started_afresh(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    a_new_run()
+    try:
+        calendar, day = calendar_for("US", None), date(2027, 3, 3)
+        expected = timeline.read("in two weeks", day, ended(day), calendar, memo=False)
+        assert timeline.read("in two weeks", day, ended(day), calendar) == expected
+        timeline.keep_phrases()
+        (book,) = (tmp_path / "calsync" / "phrases").glob("*.json")
+        book.write_text(book.read_text()[:-30])
+        a_new_run()
+        assert timeline.read("in two weeks", day, ended(day), calendar) == expected
+        assert timeline.read("in 2 weeks", day, ended(day), calendar).date == date(2027, 3, 17)
+    finally:
+        a_new_run()
