@@ -101,10 +101,10 @@ class _Reader:
         return InputError(f"{who}{field}{message}", self.path, self.lines.line(self.where, key))
 
     def check_keys(self, allowed: set[str]) -> None:
-        from calsync.suggest import field_hint
-
         for key in self.table:
             if key not in allowed:
+                from calsync.suggest import field_hint  # only for a message: difflib is not free
+
                 hint = field_hint(key, allowed) or f" (known: {', '.join(sorted(allowed))})"
                 raise self.error(key, f"unknown field{hint}")
 
