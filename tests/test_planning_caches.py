@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from calsync import businessdays, holidaycache, parsecache, timeline, tomlfile
 from calsync.businessdays import calendar_for
 from calsync.entrypoints import entry_points
-from calsync.errors import InputError
+from calsync.errors import InputError, UserError
 from calsync.interviews import load_interviews
 
 ZONE = ZoneInfo("America/Chicago")
@@ -117,7 +117,7 @@ def test_an_unknown_country_is_refused_whatever_is_cached(tmp_path, monkeypatch)
     forget_holidays()
     try:
         for _ in range(2):
-            with pytest.raises(Exception, match="no public-holiday calendar"):
+            with pytest.raises(UserError, match="no public-holiday calendar"):
                 calendar_for("XX", None)
     finally:
         holidaycache.folder.cache_clear()
