@@ -1185,7 +1185,8 @@ class _PhraseBook:
     People write the same few phrases again and again, and ``calsync sync`` runs every few minutes: with the
     book, a run whose phrases were all read before compiles none of the grammar's regular expressions (the
     largest part of reading a phrase the first time in a process). The book's file is named after what readings
-    depend on: this module's source, the ``holidays`` release, the Python version; any change starts a new one."""
+    depend on: this module's and businessdays' sources, the ``holidays`` release, the Python version; any change
+    starts a new one."""
 
     def __init__(self) -> None:
         self.records: dict[str, _Record] = {}
@@ -1243,10 +1244,11 @@ def _book_path():  # -> Path | None
     try:
         from platformdirs import user_cache_path
 
-        from calsync import holidaycache
+        from calsync import businessdays, holidaycache
 
-        source = os.stat(__file__)
-        basis = f"{sys.version}\0{__file__}\0{source.st_mtime_ns}\0{source.st_size}\0{holidaycache._release()}"
+        sources = [os.stat(module.__file__) for module in (sys.modules[__name__], businessdays)]  # type: ignore[arg-type]
+        stamps = "\0".join(f"{source.st_mtime_ns}:{source.st_size}" for source in sources)
+        basis = f"{sys.version}\0{__file__}\0{stamps}\0{holidaycache._release()}"
         name = hashlib.sha256(basis.encode("utf-8", "surrogateescape")).hexdigest()[:24]
         return user_cache_path("calsync") / "phrases" / f"{name}.json"
     except Exception:  # no usable home or source: remember in this process only
