@@ -200,6 +200,8 @@ def _day_of(item: FollowUp) -> date:
 
 
 def _with_notes(item: FollowUp, events: tuple[HistoryEvent, ...]) -> FollowUp:
+    if not events:
+        return item
     last = max(local_date(item.due), item.sent_on or local_date(item.due))
     notes = tuple(event.note for event in events if event.note and event.date <= last)
     return dataclasses.replace(item, notes=notes) if notes else item
