@@ -46,8 +46,11 @@ class App:
 
     def plan_of(self, interviews: list[Interview]) -> Plan:
         from calsync.planner import hook_adjuster, plan
+        from calsync.timeline import keep_phrases
 
-        return plan(interviews, self.config.policy, adjust=hook_adjuster())
+        result = plan(interviews, self.config.policy, adjust=hook_adjuster())
+        keep_phrases()  # the phrases read, for the next run (the cache dir's phrase book)
+        return result
 
 
 def warn(message: str) -> None:

@@ -182,9 +182,9 @@ def _target_options(name: str, provider: str, options: dict[str, Any], base: Pat
     """The options of ``[targets.NAME]`` as its provider declares them: checked, paths resolved (relative to the
     config file). A provider that is not installed, or declares nothing, gets them as written."""
     from calsync.options import check_options, declared
-    from calsync.plugins import providers
+    from calsync.plugins import provider_named
 
-    provider_cls = providers().get(provider)
+    provider_cls = provider_named(provider)  # imports this provider's module alone
     if provider_cls is None or provider_cls.options is None:
         if provider_cls is not None:
             warnings.warn(

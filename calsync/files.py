@@ -15,7 +15,6 @@ import contextlib
 import errno
 import os
 import re
-import secrets
 import stat
 import time
 from pathlib import Path
@@ -167,6 +166,8 @@ def create_exclusive(path: Path, data: bytes, mode: int | None = None, *, sync: 
 
 
 def temp_name() -> str:
+    import secrets  # only when writing: its random module costs a reader's start-up a few milliseconds
+
     return f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}{TEMP_SUFFIX}"
 
 

@@ -101,10 +101,10 @@ class _Reader:
         return InputError(f"{who}{field}{message}", self.path, self.lines.line(self.where, key))
 
     def check_keys(self, allowed: set[str]) -> None:
-        from calsync.suggest import field_hint
-
         for key in self.table:
             if key not in allowed:
+                from calsync.suggest import field_hint  # only for a message: difflib is not free
+
                 hint = field_hint(key, allowed) or f" (known: {', '.join(sorted(allowed))})"
                 raise self.error(key, f"unknown field{hint}")
 
@@ -214,12 +214,26 @@ def _interview(reader: _Reader, index: int, default_tz: str, default_country, de
         country=country,
         subdivision=subdivision,
         events=_events(reader, day, interviewers, zone, country, subdivision),
-        source=Source(reader.path, reader.lines.line(reader.where)),
+        source=_SourceOf(reader.path, reader.lines, reader.where),
         notes=reader.text("notes"),
     )
 
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+class _SourceOf(Source):
+    """Where an interview is written, its line looked up when first read (a message): loading a file without an
+    error never indexes its lines."""
+
+    def __init__(self, path: Path, lines: LineIndex, where: tuple) -> None:
+        object.__setattr__(self, "path", path)  # a frozen dataclass
+        object.__setattr__(self, "_where", (lines, where))
+
+    @property  # type: ignore[override]
+    def line(self) -> int | None:
+        lines, where = self._where
+        return lines.line(where)
 
 
 def derive_id(company: str, day: date) -> str:

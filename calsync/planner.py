@@ -200,6 +200,8 @@ def _day_of(item: FollowUp) -> date:
 
 
 def _with_notes(item: FollowUp, events: tuple[HistoryEvent, ...]) -> FollowUp:
+    if not events:
+        return item
     last = max(local_date(item.due), item.sent_on or local_date(item.due))
     notes = tuple(event.note for event in events if event.note and event.date <= last)
     return dataclasses.replace(item, notes=notes) if notes else item
@@ -388,9 +390,13 @@ def _person_key(person: Interviewer) -> str:
 
 
 def _hook_parser() -> TimelineParser:
-    from calsync.plugins import load_plugins
+    from calsync.plugins import load_plugins, sole_implementation
 
     hook = load_plugins().hook
+    # No plugin reads timelines (the usual case): the built-in parser alone, without pluggy's work per interview.
+    parse_alone = sole_implementation("calsync_parse_timeline")
+    if parse_alone is not None:
+        return lambda text, interview, calendar: parse_alone(text=text, interview=interview, calendar=calendar)
 
     def parse(text: str, interview: Interview, calendar: BusinessCalendar) -> date | None:
         return hook.calsync_parse_timeline(text=text, interview=interview, calendar=calendar)

@@ -29,12 +29,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from calsync import hookspecs
+from calsync.entrypoints import entry_points
 from calsync.errors import PluginError, UserError
 
 if TYPE_CHECKING:
@@ -223,6 +223,7 @@ pm = CalsyncPluginManager("calsync")
 pm.add_hookspecs(hookspecs)
 
 _loaded = False
+_traced = False  # CALSYNC_TRACE_HOOKS: every hook call goes through pluggy, to be printed
 loaded = Loaded()
 _extra_disabled: set[str] = set()
 
@@ -248,6 +249,7 @@ def load_plugins(strict: bool = True) -> pluggy.PluginManager:
 
 
 def _load() -> None:
+    global _traced
     disabled = _names(os.environ.get("CALSYNC_DISABLE_PLUGINS")) | _extra_disabled
     loaded.disabled = disabled
     for name in DEFAULT_PLUGINS:
@@ -262,8 +264,8 @@ def _load() -> None:
             continue
         if pm.get_plugin(ep.name) is not None or ep.name in loaded.failed:
             continue
-        if ep.dist is not None:
-            loaded.distributions[ep.name] = (ep.dist.name, ep.dist.version)
+        if ep.distribution is not None:
+            loaded.distributions[ep.name] = (ep.distribution, ep.version or "")
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken third-party plugin must not break every command
@@ -278,6 +280,7 @@ def _load() -> None:
             loaded.failed[ep.name] = str(exc)
             loaded.invalid.append(error)
     if os.environ.get("CALSYNC_TRACE_HOOKS"):
+        _traced = True
         pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
         pm.enable_tracing()
 
@@ -294,6 +297,28 @@ def _allow_list() -> set[str] | None:
 # --- calling hooks ----------------------------------------------------------------------------------------------
 
 
+def sole_implementation(hook: str) -> Callable[..., Any] | None:
+    """The one implementation of the ``firstresult`` hook ``hook`` as a function taking the hook's keyword arguments,
+    when it has exactly one (the built-in, usually) and calls are not traced; else None (call it through pluggy).
+
+    Calling it is what pluggy does with a lone implementation (the same checked function, the same result), without
+    pluggy's per-call work: the planner calls such hooks once per interview."""
+    load_plugins()
+    caller = getattr(pm.hook, hook)
+    impls = caller.get_hookimpls()
+    if _traced or len(impls) != 1 or caller.spec is None or not caller.spec.opts.get("firstresult"):
+        return None
+    impl = impls[0]
+    if impl.hookwrapper or impl.wrapper:
+        return None
+    function, names = impl.function, impl.argnames
+
+    def call(**kwargs: Any) -> Any:
+        return function(*[kwargs[name] for name in names])
+
+    return call
+
+
 def adjust_plan(
     followups: list[FollowUp], interview: Interview, policy: Policy, calendar: BusinessCalendar
 ) -> list[FollowUp]:
@@ -303,7 +328,7 @@ def adjust_plan(
     load_plugins()
     caller = pm.hook.calsync_adjust_plan
     impls = list(reversed(caller.get_hookimpls()))  # pluggy's own call order
-    if not impls:
+    if not impls and _traced:
         caller(followups=followups, interview=interview, policy=policy, calendar=calendar)  # traced all the same
     for impl in impls:
         others = [other.plugin for other in impls if other is not impl]
@@ -322,41 +347,65 @@ def providers() -> dict[str, type[Provider]]:
 
 def registered_providers(strict: bool = True) -> dict[str, tuple[type[Provider], str]]:
     """Every registered provider by name, with the plugin that registered it."""
-    from calsync.provider import Provider
-
     load_plugins(strict)
     found: dict[str, tuple[type[Provider], str]] = {}
-    caller = pm.hook.calsync_register_providers
-    for impl in reversed(caller.get_hookimpls()):
-        plugin = impl.plugin_name
-
-        def register(name: str, provider_class: type[Provider], plugin: str = plugin) -> None:
-            if not isinstance(name, str) or not name:
-                raise PluginError(f"plugin {plugin!r}: registered a provider under {name!r}; give it a name", plugin)
-            if not (isinstance(provider_class, type) and issubclass(provider_class, Provider)):
-                raise PluginError(
-                    f"plugin {plugin!r}: provider {name!r} is {_shown(provider_class)}, not a calsync.Provider "
-                    "subclass",
-                    plugin,
-                )
-            if name in found and found[name][0] is not provider_class:
-                raise PluginError(f"plugins {found[name][1]!r} and {plugin!r} both register a provider {name!r}")
-            found[name] = (provider_class, plugin)
-
-        others = [other.plugin for other in caller.get_hookimpls() if other is not impl]
-        pm.subset_hook_caller("calsync_register_providers", others)(register=register)
+    for impl in reversed(pm.hook.calsync_register_providers.get_hookimpls()):
+        _register_providers(impl, found)
     return found
 
 
+def _register_providers(impl: Any, found: dict[str, tuple[type[Provider], str]]) -> None:
+    """Call one plugin's ``calsync_register_providers`` (through pluggy, so tracing shows it), adding to ``found``."""
+    from calsync.provider import Provider
+
+    plugin = impl.plugin_name
+    caller = pm.hook.calsync_register_providers
+
+    def register(name: str, provider_class: type[Provider], plugin: str = plugin) -> None:
+        if not isinstance(name, str) or not name:
+            raise PluginError(f"plugin {plugin!r}: registered a provider under {name!r}; give it a name", plugin)
+        if not (isinstance(provider_class, type) and issubclass(provider_class, Provider)):
+            raise PluginError(
+                f"plugin {plugin!r}: provider {name!r} is {_shown(provider_class)}, not a calsync.Provider subclass",
+                plugin,
+            )
+        if name in found and found[name][0] is not provider_class:
+            raise PluginError(f"plugins {found[name][1]!r} and {plugin!r} both register a provider {name!r}")
+        found[name] = (provider_class, plugin)
+
+    others = [other.plugin for other in caller.get_hookimpls() if other is not impl]
+    pm.subset_hook_caller("calsync_register_providers", others)(register=register)
+
+
+def provider_named(name: str) -> type[Provider] | None:
+    """The provider registered as ``name``, or None when no plugin registers it.
+
+    Every plugin that is not bundled with calsync is asked, as :func:`providers` does (so a plugin that registers
+    something wrong is named on every run), but of the bundled ones only the one named ``name``: each imports its
+    provider module only when asked, so reading a config costs only the providers it uses."""
+    load_plugins()
+    found: dict[str, tuple[type[Provider], str]] = {}
+    for impl in reversed(pm.hook.calsync_register_providers.get_hookimpls()):
+        if impl.plugin_name == name or not _bundled(impl.plugin_name):
+            _register_providers(impl, found)
+    if name in found:
+        return found[name][0]
+    return providers().get(name)  # a bundled plugin may register it under another name
+
+
+def _bundled(plugin: str) -> bool:
+    return plugin in DEFAULT_PLUGINS or loaded.distributions.get(plugin, ("",))[0] == "calsync"
+
+
 def provider_class(name: str) -> type[Provider]:
+    found = provider_named(name)
+    if found is not None:
+        return found
     known = providers()
-    try:
-        return known[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(known), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        listed = ", ".join(sorted(known)) or "none"
-        raise UserError(f"unknown provider {name!r} ({hint}installed: {listed})") from None
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    listed = ", ".join(sorted(known)) or "none"
+    raise UserError(f"unknown provider {name!r} ({hint}installed: {listed})")
 
 
 def describe() -> dict[str, Any]:

@@ -89,7 +89,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
@@ -743,15 +743,12 @@ def _with_modifier(rule: _Rule) -> str:
 
 def _modified(mod: str, rule: _Rule, m: re.Match[str], day: date, ctx: _Context) -> date | None:
     """``day`` changed by the modifier ``mod`` in front of it, or None when the pair is not understood."""
-    kind = rule.kind
-    if kind == "period" and m.groupdict().get("q") is not None:
-        kind = "day"  # "the end of the month" is a day
+    if _refused(mod, rule, m):
+        return None
     if mod.endswith("later than") or mod in ("until", "till", "til"):
         return day
     if mod in ("after", "following", "post", "once"):
-        return day if kind == "amount" else ctx.calendar.after(day)
-    if kind != "day":
-        return None
+        return day if rule.kind == "amount" else ctx.calendar.after(day)
     if mod in ("before", "prior to", "ahead of"):
         if m.groupdict().get("q") in ("end", "late", "later"):
             return day  # "before the end of the month" is said for "by the end of the month"
@@ -762,6 +759,19 @@ def _modified(mod: str, rule: _Rule, m: re.Match[str], day: date, ctx: _Context)
         if ctx.calendar.is_business_day(friday - timedelta(days=back)):
             return friday - timedelta(days=back)
     return friday
+
+
+def _refused(mod: str, rule: _Rule | None, m: re.Match[str]) -> bool:
+    """Whether ``rule`` does not take the modifier ``mod`` ("before next week"): it depends on the words alone.
+    ``rule`` None is the holiday rule (a day)."""
+    if (
+        rule is None
+        or mod.endswith("later than")
+        or mod in ("until", "till", "til", "after", "following", "post", "once")
+    ):
+        return False
+    # "the end of the month" is a day
+    return rule.kind != "day" and not (rule.kind == "period" and m.groupdict().get("q") is not None)
 
 
 # --- holidays ---------------------------------------------------------------------------------------------------
@@ -790,9 +800,21 @@ def _easter(calendar: BusinessCalendar, year: int) -> date:
         if key in ("easter monday", "easter saturday", "good friday", "easter sunday", "easter"):
             offset = {"easter monday": -1, "easter saturday": 1, "good friday": 2}.get(key, 0)
             return day + timedelta(days=offset)
-    from dateutil.easter import easter  # a dependency of holidays
+    return western_easter(year)
 
-    return easter(year)
+
+def western_easter(year: int) -> date:
+    """Easter Sunday of the Gregorian calendar (the "anonymous Gregorian algorithm", Meeus/Jones/Butcher): the
+    arithmetic alone, so planning never imports a date library for it."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = b // 4, b % 4
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = c // 4, c % 4
+    weekday_offset = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 19 * weekday_offset) // 433
+    month = (h + weekday_offset - 7 * m + 90) // 25
+    return date(year, month, (h + weekday_offset - 7 * m + 33 * month + 19) % 32)
 
 
 # Spoken names the table may not list, by date.
@@ -924,8 +946,187 @@ _DIGIT = re.compile(r"\d")
 _RELATION_AFTER = re.compile(r" (?:after|before|following|post|from|prior|ahead|since)\b", re.ASCII)
 
 
-def read(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalendar) -> Reading:
+@dataclass(frozen=True)
+class _Found:
+    """One match of one rule in a phrase: what depends on the words alone, not on the interview's date."""
+
+    rule: int  # the index of its rule in the list :func:`read` searches
+    match: re.Match[str]
+    modifier: str | None
+    words: str
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """A phrase matched against the rules without any date: its normal form, every match in search order, and the
+    words no rule used. ``found`` is None when a rule matched with a modifier it does not take: whether that
+    modifier stays unread then depends on the date (see :func:`_search`), so such a phrase is read afresh."""
+
+    normalized: str
+    found: tuple[_Found, ...] | None
+    remaining: tuple[str, ...]
+
+
+def _rules_for(calendar: BusinessCalendar, year: int) -> tuple[list[tuple[re.Pattern[str], _Rule]], re.Pattern | None]:
+    """The rules :func:`read` searches in order, and the calendar's holiday pattern among them (third), if any."""
+    rules = list(_compiled("rules"))
+    if getattr(calendar, "holidays_in", None) is None:
+        return rules, None
+    holiday = _compiled_holiday_rule(calendar, year)
+    rules.insert(2, holiday)
+    return rules, holiday[0]
+
+
+@lru_cache(maxsize=4096)
+def _scan(text: str, holiday: re.Pattern[str] | None) -> _Scan:
+    """Match every rule against ``text`` (``holiday``: the calendar's holiday pattern, searched third, if any).
+
+    People write the same few phrases again and again ("within a week", "3-5 business days"): the regular
+    expressions, the costly part of a reading, run once per phrase and holiday table, not once per interview."""
+    normalized = normalize(text)
+    remaining = normalized
+    rules: list[tuple[re.Pattern[str], _Rule | None]] = list(_compiled("rules"))
+    if holiday is not None:
+        rules.insert(2, (holiday, None))
+    found: list[_Found] = []
+    for index, (pattern, rule) in enumerate(rules):
+        spans: list[tuple[int, int]] = []
+        for m in pattern.finditer(remaining):
+            if (rule is None or rule.kind != "fixed") and _RELATION_AFTER.match(normalized, m.end()):
+                continue  # its words stay unread: not understood
+            if rule is not None and rule.kind == "period" and normalized.startswith(" of ", m.end()):
+                continue  # "the week of" something no rule read
+            mod = m.groupdict().get("mod")
+            if mod and _refused(mod, rule, m):
+                return _Scan(normalized, None, ())
+            start = m.start() if mod else m.start("body")
+            found.append(_Found(index, m, mod, " ".join(remaining[start : m.end()].split())))
+            spans.append((start, m.end()))
+        for start, end in spans:
+            remaining = remaining[:start] + " " * (end - start) + remaining[end:]
+    return _Scan(normalized, tuple(found), tuple(remaining.split()))
+
+
+def _search(
+    normalized: str, rules: list[tuple[re.Pattern[str], _Rule]], ctx: _Context, latest: date
+) -> tuple[list[Piece], list[str], list[str]]:
+    """Every rule's matches with their dates, the words of the pieces not understood, and the words left: the
+    reading done in one pass, for a phrase :func:`_scan` cannot split from its date."""
+    remaining = normalized
+    pieces: list[Piece] = []
+    unknown_pieces: list[str] = []
+    for pattern, rule in rules:
+        spans: list[tuple[int, int]] = []
+        for m in pattern.finditer(remaining):
+            if rule.kind != "fixed" and _RELATION_AFTER.match(normalized, m.end()):
+                continue
+            if rule.kind == "period" and normalized.startswith(" of ", m.end()):
+                continue
+            mod = m.groupdict().get("mod")
+            day, mod = _dated(rule, m, mod, ctx, latest)
+            start = m.start() if mod else m.start("body")
+            words = " ".join(remaining[start : m.end()].split())
+            if day is None:
+                unknown_pieces.append(words)
+            pieces.append(Piece(words, rule.name, mod, day))
+            spans.append((start, m.end()))
+        for start, end in spans:
+            remaining = remaining[:start] + " " * (end - start) + remaining[end:]
+    return pieces, unknown_pieces, remaining.split()
+
+
+def _dated(
+    rule: _Rule, m: re.Match[str], mod: str | None, ctx: _Context, latest: date
+) -> tuple[date | None, str | None]:
+    """The date one match names (None: not a date, or out of range), and the modifier it took (None when the rule
+    does not take it: the modifier then stays unread)."""
+    try:
+        day = rule.function(m, ctx)
+        if day is not None and mod:
+            day = _modified(mod, rule, m, day, ctx)
+            if day is None:  # a modifier this rule does not take: the modifier stays unread
+                mod, day = None, rule.function(m, ctx)
+    except (ValueError, OverflowError):  # "February 30", year 10000: not a date
+        day = None
+    if day is not None and not ctx.said_on <= day <= latest:
+        day = None
+    return day, mod
+
+
+@dataclass(frozen=True)
+class _Record:
+    """What a phrase gives apart from its dates, for one holiday table: its normal form, each match (rule index,
+    groups, modifier, words) and the words left over, sorted into those that carry time meaning and fillers."""
+
+    normalized: str
+    found: tuple[tuple[int, Any, str | None, str], ...]
+    unknown: tuple[str, ...]
+    ignored: tuple[str, ...]
+
+    def as_json(self) -> list:
+        found = [
+            [index, m if isinstance(m, dict) else m.groupdict(), mod, words] for index, m, mod, words in self.found
+        ]
+        return [self.normalized, found, list(self.unknown), list(self.ignored)]
+
+
+class _Groups(dict):
+    """A match's named groups, read back from the phrase book: all that the rules ask of a match."""
+
+    def __getitem__(self, name: str) -> str | None:
+        return self.get(name)
+
+    def groupdict(self) -> dict[str, str | None]:
+        return self
+
+
+def _leftover(remaining: Iterable[str], holiday_words: frozenset[str]) -> tuple[list[str], list[str]]:
+    """The words no rule used: those that carry time meaning (not understood), and fillers."""
+    unknown: list[str] = []
+    ignored: list[str] = []
+    for word in remaining:
+        if _DIGIT.search(word) or word in _TIME_WORDS or word in holiday_words:
+            unknown.append(word)
+        elif word not in (",", "-", ".", "/"):
+            ignored.append(word)
+    return unknown, ignored
+
+
+def _record(text: str, calendar: BusinessCalendar, year: int) -> _Record | None:
+    """The phrase's record for the calendar's holiday table of ``year``: from the phrase book, else scanned (and
+    added to the book). None when the phrase's reading depends on its date (see :class:`_Scan`)."""
+    key = _book_key(text, calendar, year)
+    book = _phrase_book()
+    if key is not None and key in book.records:
+        return book.records[key]
+    holiday = _rules_for(calendar, year)[1]
+    scan = _scan(text, holiday)
+    if scan.found is None:
+        return None
+    holiday_words = _holiday_words(calendar, year) if holiday is not None else frozenset()
+    unknown, ignored = _leftover(scan.remaining, holiday_words)
+    found = tuple((f.rule, f.match, f.modifier, f.words) for f in scan.found)
+    record = _Record(scan.normalized, found, tuple(unknown), tuple(ignored))
+    if key is not None:
+        book.add(key, record)
+    return record
+
+
+def _rule_at(index: int, calendar: BusinessCalendar, year: int) -> _Rule:
+    """Rule ``index`` of the list :func:`read` searches (the holiday rule third, when the calendar has one)."""
+    if getattr(calendar, "holidays_in", None) is None or index < 2:
+        return _RULES[index]
+    if index == 2:
+        return _compiled_holiday_rule(calendar, year)[1]
+    return _RULES[index - 1]
+
+
+def read(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalendar, *, memo: bool = True) -> Reading:
     """How the built-in grammar reads ``text``: D, the pieces used, the words ignored and the words not understood.
+
+    What the words give apart from the dates is remembered per phrase and holiday table, in this process and in the
+    phrase book of the cache dir (see :class:`_PhraseBook`); ``memo=False`` reads in one pass as if the phrase had
+    never been seen (the same result: the tests check it).
 
     :param said_on: the interview's local date, which relative phrases count from.
     :param ended_at: the interview's end, timezone-aware, for "within N hours".
@@ -936,53 +1137,133 @@ def read(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalenda
         latest = said_on + timedelta(days=MAX_DAYS_AHEAD)
     except OverflowError:
         latest = date.max
-    normalized = normalize(text)
-    remaining = normalized
-    pieces: list[Piece] = []
-    unknown_pieces: list[str] = []
-    rules = list(_compiled("rules"))
-    if getattr(calendar, "holidays_in", None) is not None:
-        rules.insert(2, _compiled_holiday_rule(calendar, said_on.year))
-    for pattern, rule in rules:
-        spans: list[tuple[int, int]] = []
-        for m in pattern.finditer(remaining):
-            if rule.kind != "fixed" and _RELATION_AFTER.match(normalized, m.end()):
-                continue  # its words stay unread: not understood
-            if rule.kind == "period" and normalized.startswith(" of ", m.end()):
-                continue  # "the week of" something no rule read
-            mod = m.groupdict().get("mod")
-            try:
-                day = rule.function(m, ctx)
-                if day is not None and mod:
-                    day = _modified(mod, rule, m, day, ctx)
-                    if day is None:  # a modifier this rule does not take: the modifier stays unread
-                        mod, day = None, rule.function(m, ctx)
-            except (ValueError, OverflowError):  # "February 30", year 10000: not a date
-                day = None
-            start = m.start() if mod else m.start("body")
-            words = " ".join(remaining[start : m.end()].split())
-            if day is not None and not said_on <= day <= latest:
-                day = None
+    record = _record(text, calendar, said_on.year) if memo else None
+    if record is None:  # read in one pass
+        rules, holiday = _rules_for(calendar, said_on.year)
+        normalized = normalize(text)
+        pieces, unknown, remaining = _search(normalized, rules, ctx, latest)
+        holiday_words = _holiday_words(calendar, said_on.year) if holiday is not None else frozenset()
+        more, ignored = _leftover(remaining, holiday_words)
+        unknown.extend(more)
+    else:  # the matches are known: only their dates are left to find
+        normalized, pieces, unknown, ignored = record.normalized, [], [], list(record.ignored)
+        for index, m, modifier, words in record.found:
+            rule = _rule_at(index, calendar, said_on.year)
+            day, mod = _dated(rule, m, modifier, ctx, latest)
             if day is None:
-                unknown_pieces.append(words)
+                unknown.append(words)
             pieces.append(Piece(words, rule.name, mod, day))
-            spans.append((start, m.end()))
-        for start, end in spans:
-            remaining = remaining[:start] + " " * (end - start) + remaining[end:]
-    holiday_words = _holiday_words(calendar, said_on.year) if getattr(calendar, "holidays_in", None) else frozenset()
-    ignored: list[str] = []
-    unknown: list[str] = list(unknown_pieces)
-    for word in remaining.split():
-        if _DIGIT.search(word) or word in _TIME_WORDS or word in holiday_words:
-            unknown.append(word)
-        elif word not in (",", "-", ".", "/"):
-            ignored.append(word)
+        unknown.extend(record.unknown)
     pieces.sort(key=lambda piece: normalized.find(piece.words))
     dated = [piece for piece in pieces if piece.date is not None]
     if unknown or not dated:
         return Reading(text, normalized, tuple(pieces), tuple(ignored), tuple(unknown))
     best = max(dated, key=lambda piece: piece.date)  # type: ignore[arg-type, return-value]
     return Reading(text, normalized, tuple(pieces), tuple(ignored), (), best.date, best.rule)
+
+
+# --- the phrase book: readings remembered between runs -----------------------------------------------------------
+
+PHRASE_BOOK_SIZE = 20_000  # records kept (the latest); a record is a few hundred bytes
+
+
+def _book_key(text: str, calendar: BusinessCalendar, year: int) -> str | None:
+    """The phrase book's key of a phrase for a calendar's holiday table of ``year``: None for a calendar the book
+    cannot name (a plugin's own object), which is then remembered in this process only."""
+    from calsync.businessdays import BusinessCalendar
+
+    if type(calendar) is not BusinessCalendar:
+        return None
+    import json
+
+    return json.dumps([text, calendar.country.upper() if calendar.country else None, calendar.subdivision, year])
+
+
+class _PhraseBook:
+    """Phrase records by key, read from the cache dir on first use and written back by :func:`keep_phrases`.
+
+    People write the same few phrases again and again, and ``calsync sync`` runs every few minutes: with the
+    book, a run whose phrases were all read before compiles none of the grammar's regular expressions (the
+    largest part of reading a phrase the first time in a process). The book's file is named after what readings
+    depend on: this module's and businessdays' sources, the ``holidays`` release, the Python version; any change
+    starts a new one."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, _Record] = {}
+        self.added = False
+        self.path = _book_path()
+        if self.path is not None:
+            self._read()
+
+    def _read(self) -> None:
+        import json
+
+        from calsync.files import read_regular
+
+        try:
+            raw = json.loads(read_regular(self.path, 64 * 1024 * 1024))  # type: ignore[arg-type]
+            for key, (normalized, found, unknown, ignored) in raw.items():
+                matches = tuple((int(i), _Groups(groups), mod, words) for i, groups, mod, words in found)
+                self.records[key] = _Record(normalized, matches, tuple(unknown), tuple(ignored))
+        except (OSError, ValueError, TypeError, AttributeError):  # none yet, or damaged: start afresh
+            self.records = {}
+
+    def add(self, key: str, record: _Record) -> None:
+        self.records[key] = record
+        self.added = True
+
+    def write(self) -> None:
+        import contextlib
+        import json
+        import os
+
+        from calsync.files import temp_name
+
+        if not self.added or self.path is None:
+            return
+        records = list(self.records.items())[-PHRASE_BOOK_SIZE:]
+        data = json.dumps({key: record.as_json() for key, record in records}, ensure_ascii=False).encode()
+        temp = self.path.parent / temp_name()
+        try:  # a whole file or none; no fsync: a lost book is only read again
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+            with os.fdopen(fd, "wb") as stream:
+                stream.write(data)
+            os.replace(temp, self.path)
+            self.added = False
+        except OSError:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+
+
+def _book_path():  # -> Path | None
+    import hashlib
+    import os
+    import sys
+
+    try:
+        from platformdirs import user_cache_path
+
+        from calsync import businessdays, holidaycache
+
+        sources = [os.stat(module.__file__) for module in (sys.modules[__name__], businessdays)]  # type: ignore[arg-type]
+        stamps = "\0".join(f"{source.st_mtime_ns}:{source.st_size}" for source in sources)
+        basis = f"{sys.version}\0{__file__}\0{stamps}\0{holidaycache._release()}"
+        name = hashlib.sha256(basis.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+        return user_cache_path("calsync") / "phrases" / f"{name}.json"
+    except Exception:  # no usable home or source: remember in this process only
+        return None
+
+
+@cache
+def _phrase_book() -> _PhraseBook:
+    return _PhraseBook()
+
+
+def keep_phrases() -> None:
+    """Write the phrases read in this run to the phrase book (the CLI calls it after planning)."""
+    if _phrase_book.cache_info().currsize:
+        _phrase_book().write()
 
 
 def parse_timeline(text: str, said_on: date, ended_at: datetime, calendar: BusinessCalendar) -> date | None:

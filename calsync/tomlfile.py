@@ -12,6 +12,8 @@ is one cheap pass over the text; no file a person writes comes near the limits.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -40,6 +42,10 @@ _SKIPPED = re.compile(
 # A run of key characters, blanked strings and dots: a dotted key (a float or a date-time holds one dot at most).
 _KEY_RUN = re.compile(r"[A-Za-z0-9_\-\"' \t.]++")
 _BRACKETS = re.compile(r"[\[\]{}]")
+# The quick pass of :func:`check_shape`: everything but the brackets; a run of MAX_DEPTH dots joined by key characters.
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]++")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_DEEP_KEY = re.compile(rf"\.(?:[A-Za-z0-9_\-\"' \t]*+\.){{{MAX_DEPTH - 1}}}")  # a literal first: a fast search
 
 
 @dataclass
@@ -54,15 +60,20 @@ class Table:
 
 
 class LineIndex:
-    """Table headers and keys by position, for error messages."""
+    """Table headers and keys by position, for error messages. Built on first use: a file that loads without an
+    error never pays for it."""
 
     def __init__(self, text: str) -> None:
-        # ("interviews", 0) -> Table: the first [[interviews]]; ("interviews.events", 0, 1) -> its 2nd event.
-        self.tables: dict[tuple, Table] = {(): Table(1)}
+        self._text = text
+
+    @functools.cached_property
+    def tables(self) -> dict[tuple, Table]:
+        """("interviews", 0) -> Table: the first [[interviews]]; ("interviews.events", 0, 1) -> its 2nd event."""
+        tables: dict[tuple, Table] = {(): Table(1)}
         counts: dict[tuple, int] = {}
         current: tuple = ()
         parents: dict[str, int] = {}  # array name -> index of its latest entry
-        for number, raw in enumerate(text.splitlines(), start=1):
+        for number, raw in enumerate(self._text.splitlines(), start=1):
             header = _HEADER.match(raw)
             if header:
                 name = header.group(2).replace(" ", "")
@@ -79,11 +90,12 @@ class LineIndex:
                     current = (name, *parent_path, index)
                 else:
                     current = (name, *parent_path)
-                self.tables[current] = Table(number)
+                tables[current] = Table(number)
                 continue
             key = _KEY.match(raw)
             if key:
-                self.tables.setdefault(current, Table(number)).keys.setdefault(key.group(1).strip("\"'"), number)
+                tables.setdefault(current, Table(number)).keys.setdefault(key.group(1).strip("\"'"), number)
+        return tables
 
     def line(self, table: tuple, key: str | None = None) -> int | None:
         found = self.tables.get(table)
@@ -100,6 +112,19 @@ def check_shape(text: str, path: Path | None) -> None:
 
     :raises InputError: naming the line where the limit is passed.
     """
+    # A quick pass, all in C: strings and comments blanked without keeping their newlines, the brackets' running
+    # depth summed. It sees every bracket the careful pass sees and never fewer dots in a key, so a file it passes
+    # is within the limits; only a file it doubts takes the careful pass, which finds the line (or clears it: a
+    # multi-line string between two dotted keys can join them here).
+    bare = _SKIPPED.sub('""', text)
+    brackets = _NOT_BRACKETS.sub("", bare)
+    too_deep = bool(brackets) and max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets))) > MAX_DEPTH
+    if too_deep or (bare.count(".") >= MAX_DEPTH and _DEEP_KEY.search(bare)):
+        _check_shape_by_line(text, path)
+
+
+def _check_shape_by_line(text: str, path: Path | None) -> None:
+    """:func:`check_shape`'s careful pass: the same limits, with the line of the first place that passes one."""
 
     def blank(match: re.Match[str]) -> str:
         # Keep the newlines, so that line numbers stay right; a string becomes one key part.
@@ -136,6 +161,11 @@ def read_toml(path: Path, what: str) -> tuple[dict[str, Any], LineIndex]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(f"not UTF-8 text (byte {exc.start})", path, line) from None
+    from calsync import parsecache
+
+    data = parsecache.load(path, raw)  # the same bytes parsed before: what they gave then
+    if data is not None:
+        return data, LineIndex(text)
     check_shape(text, path)
     try:
         data = tomllib.loads(text)
@@ -149,6 +179,7 @@ def read_toml(path: Path, what: str) -> tuple[dict[str, Any], LineIndex]:
         raise InputError(f"invalid TOML: {message}", path, line) from None
     except ValueError as exc:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
         raise InputError(f"invalid TOML: {str(exc).splitlines()[0]}", path) from None
+    parsecache.keep(path, raw, data)
     return data, LineIndex(text)
 
 
