@@ -113,6 +113,8 @@ class CalDAVProvider(Provider):
         self.verify: bool | str = ca_bundle if ca_bundle else True
         self._session: Session | None = None
         self._calendar_url: str | None = None
+        self._password: str | None = None
+        self._light_requests = 0  # sent by the no-change check on the standard library (light.py)
 
     # --- connection and discovery ---------------------------------------------------------------------------
 
@@ -123,29 +125,14 @@ class CalDAVProvider(Provider):
     @property
     def requests_sent(self) -> int:
         """HTTP requests sent so far (for tests and the bench)."""
-        return self._session.requests if self._session is not None else 0
+        return self._light_requests + (self._session.requests if self._session is not None else 0)
 
     def _dav(self) -> Session:
         """The target's caldav.DAVClient session, made on first use (this is where the library is imported)."""
         if self._session is None:
-            from calsync.secrets import get_password
-
             if self.state.get("fingerprint") != self._fingerprint():
                 self.state.clear()  # another server, calendar or login: nothing remembered applies
-            password = None
-            if self.username is not None:
-                password = get_password(self.target)
-                if password is None:
-                    raise ProviderError(
-                        f"{self.where}: no password for {self.username!r}: set password_command or password_env, "
-                        f"or store it with `keyring set calsync {self.target.name}`"
-                    )
-            if isinstance(self.verify, str):
-                from pathlib import Path
-
-                if not Path(self.verify).expanduser().is_file():
-                    raise ProviderError(f"{self.where}: ca_bundle {self.verify} is not a file")
-                self.verify = str(Path(self.verify).expanduser())
+            password, verify = self._login()
             from calsync_caldav.dav import Session
 
             self._session = Session(
@@ -153,12 +140,31 @@ class CalDAVProvider(Provider):
                 self.start_url,
                 username=self.username,
                 password=password,
-                verify=self.verify,
+                verify=verify,
                 timeout=self.timeout,
                 auth_type=str(self.state.get("auth", "basic")),
                 max_wait=self.max_wait,
             )
         return self._session
+
+    def _login(self) -> tuple[str | None, bool | str]:
+        """The password (asked once per run: password_command may prompt) and the TLS verification setting."""
+        if self._password is None and self.username is not None:
+            from calsync.secrets import get_password
+
+            self._password = get_password(self.target)
+            if self._password is None:
+                raise ProviderError(
+                    f"{self.where}: no password for {self.username!r}: set password_command or password_env, "
+                    f"or store it with `keyring set calsync {self.target.name}`"
+                )
+        if isinstance(self.verify, str):
+            from pathlib import Path
+
+            if not Path(self.verify).expanduser().is_file():
+                raise ProviderError(f"{self.where}: ca_bundle {self.verify} is not a file")
+            self.verify = str(Path(self.verify).expanduser())
+        return self._password, self.verify
 
     def _fingerprint(self) -> str:
         return json.dumps([self.start_url, self.calendar_option, self.username, self.component])
@@ -213,6 +219,9 @@ class CalDAVProvider(Provider):
         return list(self.scan({}, None).items.values())
 
     def scan(self, known: Mapping[str, RemoteItem], token: str | None) -> Scan:
+        unchanged = self._unchanged(known, token)
+        if unchanged is not None:
+            return unchanged
         for _attempt in range(2):
             calendar = self._calendar()
             saved = self._parse_token(token, calendar)
@@ -228,6 +237,50 @@ class CalDAVProvider(Provider):
                 self._forget_calendar()
                 token = None
         raise ProviderError(f"{self.where}: the calendar disappeared twice while listing it")
+
+    def _unchanged(self, known: Mapping[str, RemoteItem], token: str | None) -> Scan | None:
+        """The no-change answer through light.py (one request, no caldav import), when the state knows the calendar
+        and the saved token says nothing of calsync's changed; None when the full session must look."""
+        from calsync_caldav import light
+
+        calendar = self.state.get("calendar_url")
+        if self._session is not None or not calendar or self.state.get("fingerprint") != self._fingerprint():
+            return None
+        saved = self._parse_token(token, calendar)
+        if saved is None or not ("sync" in saved or "ctag" in saved):
+            return None
+        if self.username is not None and self.state.get("auth", "basic") != "basic":
+            return None  # Digest: the session's
+        if not light.usable(calendar, self.username):
+            return None
+        self._check_component(calendar, self.state.get("components"))
+        password, verify = self._login()
+        from calsync import __version__
+
+        path = urlsplit(calendar).path
+        body = light.sync_body(saved["sync"]) if "sync" in saved else light.CTAG_BODY
+        self._light_requests += 1
+        answer = light.request(
+            "REPORT" if "sync" in saved else "PROPFIND",
+            calendar,
+            body,
+            username=self.username,
+            password=password,
+            verify=verify,
+            timeout=self.timeout,
+            user_agent=f"calsync/{__version__}",
+        )
+        if answer is None or answer[0] != 207:
+            return None
+        if "sync" in saved:
+
+            def ours(member: str) -> bool:
+                name = _child_name(path, member)
+                return name is not None and is_our_name(name)
+
+            new_token = light.unchanged_token(answer[1], ours)
+            return Scan(dict(known), self._token(calendar, new_token, None)) if new_token else None
+        return Scan(dict(known), token) if light.ctag(answer[1]) == saved["ctag"] else None
 
     def _parse_token(self, token: str | None, calendar: str) -> dict[str, str] | None:
         if not token:
