@@ -24,7 +24,6 @@ import os
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
-from xml.sax.saxutils import escape
 
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 _CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -94,9 +93,14 @@ def sync_body(token: str) -> bytes:
     """RFC 6578 sync-collection from ``token``, ETags only (what the full session sends)."""
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<D:sync-collection xmlns:D="DAV:">'
-        f"<D:sync-token>{escape(token)}</D:sync-token><D:sync-level>1</D:sync-level>"
+        f"<D:sync-token>{_escape(token)}</D:sync-token><D:sync-level>1</D:sync-level>"
         "<D:prop><D:getetag/></D:prop></D:sync-collection>"
     ).encode()
+
+
+def _escape(text: str) -> str:
+    # xml.sax.saxutils.escape would import urllib.request (and ssl) for three replacements
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 CTAG_BODY = (
