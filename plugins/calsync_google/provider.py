@@ -194,6 +194,7 @@ class GoogleProvider(Provider):
         self._deleted_seen: set[str] = set()
         self._adopted: dict[str, dict[str, Any]] = {}
         self._adopting = False  # this sync started from nothing known: our deleted events stay deleted
+        self.light_requests = 0  # sent by the no-change check on the standard library (light.py)
 
     # --- plumbing ---------------------------------------------------------------------------------------------
 
@@ -439,6 +440,9 @@ class GoogleProvider(Provider):
         return list(self._full_scan(self.calendar_id(), {}, adopting=False).items.values())
 
     def scan(self, known: Mapping[str, RemoteItem], token: str | None) -> Scan:
+        unchanged = self._unchanged(known, token)
+        if unchanged is not None:
+            return unchanged
         cal = self.calendar_id()
         prefix = f"{cal} "
         if token and token.startswith(prefix):
@@ -464,6 +468,40 @@ class GoogleProvider(Provider):
         # Nothing known and no token: a first sync, or a state database lost. The listing adopts what is there.
         self._adopting = not known and token is None
         return self._full_scan(cal, known, adopting=self._adopting)
+
+    def _unchanged(self, known: Mapping[str, RemoteItem], token: str | None) -> Scan | None:
+        """The no-change answer through light.py (one request, no Google client import), when the state knows the
+        calendar, the token file's access token is good and nothing of calsync's changed; None when the client must
+        look (it then asks again, from the same sync token)."""
+        from calsync_google import light
+
+        cal = self.state.get("calendar_id")
+        if self._service is not None or not token or self.state.get("calendar") != self.calendar or not cal:
+            return None
+        prefix = f"{cal} "
+        if not token.startswith(prefix) or self.target.option("auth", "oauth") != "oauth":
+            return None
+        if not light.usable(self.api_root):
+            return None
+        access = light.access_token(auth.token_path(self.target))
+        if access is None:
+            return None
+        params = {
+            "maxResults": PAGE_SIZE,
+            "showDeleted": True,
+            "syncToken": token[len(prefix) :],
+            "fields": LIST_FIELDS,
+        }
+        self.pacer.take(1)
+        self.light_requests += 1
+        answer = light.list_changes(self.api_root, str(cal), params, access, self.timeout)
+        if answer is None or answer[0] != 200:
+            return None
+        hrefs = {remote.href for remote in known.values()}
+        next_token = light.unchanged_token(
+            answer[1], lambda event: marked_uid(event) is not None or event.get("id") in hrefs
+        )
+        return Scan(dict(known), prefix + next_token) if next_token else None
 
     def _full_scan(self, cal: str, known: Mapping[str, RemoteItem], *, adopting: bool) -> Scan:
         try:
