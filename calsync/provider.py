@@ -38,18 +38,41 @@ if TYPE_CHECKING:
 MANAGED_PROPERTY = "X-CALSYNC-MANAGED"
 
 
+class _Parsed:
+    """``Item.calendar``: parsed from ``Item.ical`` on first use (most items are written without ever being read
+    as objects), or the object the item was made with."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, item: Item | None, owner: type) -> Any:
+        if item is None:
+            return self  # the dataclass's default: "parse when asked"
+        found = item.__dict__.get(self.slot)
+        if found is None:
+            from calsync.rewrite import parse_calendar
+
+            found = parse_calendar(item.ical)
+            item.__dict__[self.slot] = found
+        return found
+
+    def __set__(self, item: Item, value: Any) -> None:
+        item.__dict__[self.slot] = None if value is self else value
+
+
 @dataclass(frozen=True)
 class Item:
     """One follow-up as it is to be written: a whole VCALENDAR with one VEVENT or VTODO (plus its VTIMEZONEs).
 
-    ``ical`` is the serialized form; ``calendar`` the same, parsed. ``followup`` is None when the engine cancels an
-    item that no longer is in the plan (it then rewrites the last pushed form).
+    ``ical`` is the serialized form; ``calendar`` the same, parsed (give None to have it parsed on first use).
+    ``followup`` is None when the engine cancels an item that no longer is in the plan (it then rewrites the last
+    pushed form).
     """
 
     uid: str
     ical: bytes
-    calendar: icalendar.Calendar
-    sequence: int
+    calendar: icalendar.Calendar = field(default=_Parsed(), compare=False, repr=False)  # type: ignore[assignment]
+    sequence: int = 0
     cancelled: bool = False
     followup: FollowUp | None = None
 

@@ -11,38 +11,56 @@ clock it may see is passed in by the caller (``now``, from the engine or the exp
 already past then carries no alarm -- it would ring at once for a moment already gone -- and its SUMMARY says
 "(overdue)". Follow-up events are TRANSP:TRANSPARENT: they never make the person look busy to booking links.
 
-VTIMEZONEs are built here from ``zoneinfo`` rather than with ``icalendar.Timezone.from_tzid``: that search steps
-over transitions less than 64 days apart (Morocco's Ramadan change), and puts every RDATE on one line, which
-vobject reads as a single date. Ours list the exact transitions of the years used, one RDATE per line.
+Two writers make the same bytes: without a ``decorate`` hook, content lines are written directly
+(:mod:`calsync.ical_text`); with one, an ``icalendar`` component is built for the plugins to change, then
+serialized by icalendar. The tests hold the first to the second, byte for byte.
+
+VTIMEZONEs come from :mod:`calsync.vtimezone`; rewriting stored items (cancel, re-sequence) and splitting a
+calendar into items from :mod:`calsync.rewrite`; the seal from :mod:`calsync.seal`. Their public names are also
+importable from here, as before.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, time, timedelta, tzinfo
-from functools import lru_cache
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-import icalendar
-
 from calsync.errors import UserError
+from calsync.ical_text import FOOTER, HEADER, PRODID, duration_text, escape_text, fold, utc_text  # noqa: F401
 from calsync.model import FollowUp, Kind
 from calsync.provider import MANAGED_PROPERTY, Item
+from calsync.rewrite import (  # noqa: F401  (re-exported: the names plugins and tests know)
+    calendar_of,
+    content_hash,
+    parse_calendar,
+    parse_items,
+    with_revision,
+    with_status_cancelled,
+)
+from calsync.seal import HASH_PROPERTY, SEALED_PROPERTIES, seal, seal_matches, seal_of_values  # noqa: F401
 from calsync.templates import Templates, compose_description, contact_line, item_link
 from calsync.uids import make_uid
+from calsync.vtimezone import (  # noqa: F401
+    UTC_KEYS,
+    ZoneYears,
+    add_zones,
+    timezone_component,
+    vtimezone,
+    widen,
+    zone_blocks,
+    zones_used,
+)
 from calsync.zones import zone_named
 
 if TYPE_CHECKING:
     from icalendar import Component
 
-PRODID = "-//calsync//calsync 0.1//EN"
 INTERVIEW_PROPERTY = "X-CALSYNC-INTERVIEW"
 KIND_PROPERTY = "X-CALSYNC-KIND"
-#: A hash of what calsync wrote (see :func:`seal`): an item that no longer matches it was edited by someone.
-HASH_PROPERTY = "X-CALSYNC-HASH"
 CATEGORY = "Job search"
 KIND_LABELS = {
     Kind.CLOSING: "Closing",
@@ -51,11 +69,6 @@ KIND_LABELS = {
     Kind.RETRY: "Retry",
     Kind.FEEDBACK_REQUEST: "Feedback request",
 }
-# Zones that are UTC under another name: rendered with "Z", no VTIMEZONE.
-_UTC_KEYS = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"})
-_HEADER = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{PRODID}\r\n".encode()
-_FOOTER = b"END:VCALENDAR\r\n"
-_ITEM_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
 
 Decorate = Callable[["Component", FollowUp], None]
 
@@ -71,7 +84,7 @@ def _templates(templates: Templates | None) -> Templates:
     return _default_templates
 
 
-# --- times and zones --------------------------------------------------------------------------------------------
+# --- times ------------------------------------------------------------------------------------------------------
 
 
 def render_time(moment: datetime) -> datetime:
@@ -86,7 +99,7 @@ def render_time(moment: datetime) -> datetime:
     moment = moment.replace(microsecond=0)
     utc = moment.astimezone(UTC)
     key = getattr(moment.tzinfo, "key", None)
-    if not key or key in _UTC_KEYS:
+    if not key or key in UTC_KEYS:
         return utc
     zone = zone_named(key)
     if zone is None:
@@ -97,141 +110,7 @@ def render_time(moment: datetime) -> datetime:
     return local.replace(fold=0)
 
 
-def _offset(moment: datetime) -> timedelta:
-    offset = moment.utcoffset()
-    assert offset is not None
-    return offset
-
-
-def _transitions(zone: tzinfo, start: datetime, end: datetime) -> list[tuple[int, timedelta, timedelta]]:
-    """Every UTC-offset change in [start, end): (POSIX second it takes effect, offset before, offset after)."""
-
-    def offset_at(second: int) -> timedelta:
-        return _offset(datetime.fromtimestamp(second, zone))
-
-    found = []
-    now, stop = int(start.timestamp()), int(end.timestamp())
-    current = offset_at(now)
-    day = 86400
-    while now < stop:
-        ahead = min(now + day, stop)
-        after = offset_at(ahead)
-        if after == current:
-            now = ahead
-            continue
-        low, high = now, ahead  # offset at low is current, at high it is not
-        while high - low > 1:
-            middle = (low + high) // 2
-            if offset_at(middle) == current:
-                low = middle
-            else:
-                high = middle
-        new = offset_at(high)
-        found.append((high, current, new))
-        now, current = high, new
-    return found
-
-
-def _format_offset(offset: timedelta) -> str:
-    seconds = int(offset.total_seconds())
-    sign = "-" if seconds < 0 else "+"
-    hours, rest = divmod(abs(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{sign}{hours:02d}{minutes:02d}" + (f"{secs:02d}" if secs else "")
-
-
-@lru_cache(maxsize=1024)
-def vtimezone(key: str, first_year: int, last_year: int) -> bytes:
-    """The serialized VTIMEZONE of IANA zone ``key``, exact from Jan 1 of ``first_year`` to the end of
-    ``last_year`` (local time), with one observance per kind of change and one RDATE line per further change."""
-    zone = zone_named(key)
-    if zone is None:
-        raise ValueError(f"unknown time zone {key!r}")
-    start = datetime(first_year, 1, 1, tzinfo=zone)
-    end = datetime(min(last_year, 9998) + 1, 1, 1, tzinfo=zone)
-    # (is_daylight, offset_from, offset_to, name) -> local onsets. A change to a larger offset starts DAYLIGHT,
-    # to a smaller one STANDARD, as in tzdata's "rearguard" form: zoneinfo's negative DST (Europe/Dublin's
-    # winter, Morocco's Ramadan) would otherwise leave a zone with STANDARD parts only, which vobject takes for
-    # a zone without DST.
-    changes = _transitions(zone, start, end)
-    first_offset = _offset(start)
-    initial_daylight = bool(changes) and changes[0][2] < changes[0][1]
-    groups: dict[tuple[bool, timedelta, timedelta, str], list[datetime]] = {
-        (initial_daylight, first_offset, first_offset, start.tzname() or ""): [start.replace(tzinfo=None)]
-    }
-    for second, before, after in changes:
-        name = datetime.fromtimestamp(second, zone).tzname() or ""
-        onset = datetime.fromtimestamp(second, UTC).replace(tzinfo=None) + before
-        groups.setdefault((after > before, before, after, name), []).append(onset)
-    ordered = sorted(groups.items(), key=lambda kv: kv[1][0])
-    standard = next((after for (daylight, _b, after, _n), _o in ordered if not daylight), None)
-    if standard == timedelta() and first_year > 2000:
-        # Before its first onset, vobject (dateutil) applies the first STANDARD part; a zone that then looks
-        # like UTC from 2000 to 2020 is taken for UTC and read with pytz instead, which lacks DST after 2037 and
-        # Morocco's recent rules. Covering from 2000 keeps Europe/London in 2040 itself.
-        return vtimezone(key, 2000, last_year)
-    lines = ["BEGIN:VTIMEZONE", f"TZID:{key}"]
-    for (daylight, before, after, name), onsets in ordered:
-        kind = "DAYLIGHT" if daylight else "STANDARD"
-        lines.append(f"BEGIN:{kind}")
-        lines.append(f"DTSTART:{onsets[0]:%Y%m%dT%H%M%S}")
-        lines.extend(f"RDATE:{onset:%Y%m%dT%H%M%S}" for onset in onsets[1:])
-        lines.append(f"TZNAME:{_escape_text(name)}")
-        lines.append(f"TZOFFSETFROM:{_format_offset(before)}")
-        lines.append(f"TZOFFSETTO:{_format_offset(after)}")
-        lines.append(f"END:{kind}")
-    lines.append("END:VTIMEZONE")
-    return ("\r\n".join(lines) + "\r\n").encode()
-
-
-def _escape_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _timezone_component(key: str, first_year: int, last_year: int) -> icalendar.Timezone:
-    """A fresh VTIMEZONE object (callers may change what they get)."""
-    return icalendar.Timezone.from_ical(vtimezone(key, first_year, last_year))
-
-
-def _zone_years(component: Component, into: dict[str, tuple[int, int]]) -> None:
-    """Add the IANA zones ``component`` (and its subcomponents) uses, with the range of years used in each."""
-    for _name, value in component.property_items(sorted=False):
-        for single in value if isinstance(value, list) else (value,):
-            params = getattr(single, "params", None)
-            if not params or "TZID" not in params:
-                continue
-            moments = [d.dt for d in single.dts] if hasattr(single, "dts") else [getattr(single, "dt", None)]
-            for moment in moments:
-                if not isinstance(moment, datetime):
-                    continue
-                key = getattr(moment.tzinfo, "key", None) or str(params["TZID"])
-                if key in _UTC_KEYS or zone_named(key) is None:
-                    continue
-                _widen(into, key, moment.year, moment.year)
-
-
-def zones_used(components: Iterable[Component]) -> dict[str, tuple[int, int]]:
-    """The IANA zones ``components`` use (by TZID), each with the first and last year used in it."""
-    found: dict[str, tuple[int, int]] = {}
-    for component in components:
-        _zone_years(component, found)
-    return found
-
-
-def timezone_component(key: str, first_year: int, last_year: int) -> icalendar.Timezone:
-    """calsync's VTIMEZONE of IANA zone ``key`` for those years (see :func:`vtimezone`), as a fresh object."""
-    return _timezone_component(key, first_year, last_year)
-
-
-def _widen(into: dict[str, tuple[int, int]], key: str, low: int, high: int) -> None:
-    if key in into:
-        old_low, old_high = into[key]
-        into[key] = (min(low, old_low), max(high, old_high))
-    else:
-        into[key] = (low, high)
-
-
-# --- one component ----------------------------------------------------------------------------------------------
+# --- what a follow-up says ----------------------------------------------------------------------------------------
 
 
 def _dtstamp(followup: FollowUp, dtstamp: datetime | None) -> datetime:
@@ -245,17 +124,32 @@ def _fail(followup: FollowUp, message: str) -> UserError:
     return UserError(f"interview {followup.interview.id!r}: the {followup.kind.value} follow-up {message}")
 
 
-def _build(
+@dataclass(frozen=True)
+class _Parts:
+    """Every value of one component, checked, before it is written by either writer."""
+
+    todo: bool
+    start: datetime  # a VEVENT's DTSTART, a VTODO's DUE
+    end: datetime  # a VEVENT's DTEND
+    begin: datetime | None  # a VTODO's DTSTART (None: no duration)
+    status: str
+    summary: str
+    description: str
+    link: str | None
+    contact: str
+    categories: tuple[str, ...]
+    completed: datetime | None
+    alarm: tuple[str, timedelta] | None  # (description, trigger)
+    zones: ZoneYears
+
+
+def _parts(
     followup: FollowUp,
     component: str,
-    sequence: int,
-    dtstamp: datetime,
     alarm_minutes: int | Mapping[str, int],
     templates: Templates,
-    decorate: Decorate | None,
-    now: datetime | None = None,
-) -> tuple[Component, dict[str, tuple[int, int]]]:
-    """The VEVENT or VTODO, decorated and validated, and the zones it uses (with years)."""
+    now: datetime | None,
+) -> _Parts:
     if component not in ("event", "todo"):
         raise UserError(f'unknown component {component!r}: use "event" or "todo"')
     if not isinstance(alarm_minutes, int):  # one lead time per kind of follow-up
@@ -273,66 +167,199 @@ def _build(
     text = templates.text(followup)
     if not text.summary.strip():
         raise _fail(followup, "has an empty SUMMARY (check the SUMMARY line of your template)")
-    description = compose_description(followup, text)
     todo = component == "todo"
     iv = followup.interview
     # Done (sent): a to-do is completed; an event keeps its place, ticked, without an alarm.
     summary = text.summary if todo or not followup.done else f"✓ {text.summary}"
-
-    comp: Component = icalendar.Todo() if todo else icalendar.Event()
-    comp.add("UID", followup.uid)
-    comp.add("DTSTAMP", dtstamp)
-    comp.add("SEQUENCE", sequence)
     if todo:
-        # DUE is the due time; the task shows from ``duration`` before (strict readers want DTSTART < DUE).
-        if length:
-            comp.add("DTSTART", begin)
-        comp.add("DUE", start)
         status = "CANCELLED" if followup.cancelled else "COMPLETED" if followup.done else "NEEDS-ACTION"
-        if followup.done and not followup.cancelled:
-            comp.add("COMPLETED", completed_at(followup))
-            comp.add("PERCENT-COMPLETE", 100)
     else:
-        comp.add("DTSTART", start)
-        comp.add("DTEND", end)
-        comp.add("TRANSP", "TRANSPARENT")  # a reminder, not a meeting: the person stays free
         status = "CANCELLED" if followup.cancelled else "CONFIRMED"
-    comp.add("STATUS", status)
-    comp.add("SUMMARY", f"{summary} (overdue)" if overdue else summary)
-    comp.add("DESCRIPTION", description)
-    link = item_link(followup, text)
-    if link:
-        comp.add("URL", link)
-    contact = contact_line(followup)
-    if contact:
-        comp.add("CONTACT", contact)
     # No comma inside a category: some readers (the strict ``ical``) split "Globex\\, Inc." in two.
     company = " ".join(iv.company.replace(",", " ").split())
-    comp.add("CATEGORIES", [CATEGORY, KIND_LABELS.get(followup.kind, str(followup.kind)), company])
-    comp.add("RELATED-TO", make_uid(iv.id, "interview"), parameters={"RELTYPE": "SIBLING"})
-    comp.add(MANAGED_PROPERTY, "1")
-    comp.add(INTERVIEW_PROPERTY, iv.id)
-    comp.add(KIND_PROPERTY, followup.kind.value)
+    alarm = None
     if not followup.cancelled and not followup.done and not overdue:
-        alarm = icalendar.Alarm()
-        alarm.add("ACTION", "DISPLAY")
-        alarm.add("DESCRIPTION", text.summary)
-        trigger = -timedelta(minutes=alarm_minutes)
-        alarm.add("TRIGGER", trigger, parameters={"RELATED": "END"} if todo else None)
-        comp.add_component(alarm)
-
-    zones: dict[str, tuple[int, int]] = {}
+        alarm = (text.summary, -timedelta(minutes=alarm_minutes))
+    zones: ZoneYears = {}
     for moment in (begin, end) if todo else (start, end):
         key = getattr(moment.tzinfo, "key", None)
         if key:
-            _widen(zones, key, moment.year, moment.year)
+            widen(zones, key, moment.year, moment.year)
+    return _Parts(
+        todo=todo,
+        start=start,
+        end=end,
+        begin=begin if todo and length else None,
+        status=status,
+        summary=f"{summary} (overdue)" if overdue else summary,
+        description=compose_description(followup, text),
+        link=item_link(followup, text),
+        contact=contact_line(followup),
+        categories=(CATEGORY, KIND_LABELS.get(followup.kind, str(followup.kind)), company),
+        completed=completed_at(followup) if todo and followup.done and not followup.cancelled else None,
+        alarm=alarm,
+        zones=zones,
+    )
+
+
+# --- the direct writer --------------------------------------------------------------------------------------------
+
+#: The order icalendar writes a VEVENT's properties in (the rest follow in alphabetical order).
+_EVENT_ORDER = ("SUMMARY", "DTSTART", "DTEND", "DURATION", "DTSTAMP", "UID", "RECURRENCE-ID", "SEQUENCE")
+_PLAIN_ZONE = re.compile(r"[A-Za-z0-9/_+-]+")
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def _time_line(name: str, moment: datetime) -> str | None:
+    """``DTSTART;TZID=Europe/Berlin:20270105T100000`` or ``...:20270105T090000Z``; None when the zone's name
+    would need quoting (the icalendar writer then takes over)."""
+    key = getattr(moment.tzinfo, "key", None)
+    if key is None:
+        return f"{name}:{moment:%Y%m%dT%H%M%S}Z"
+    if not _PLAIN_ZONE.fullmatch(key):
+        return None
+    return f"{name};TZID={key}:{moment:%Y%m%dT%H%M%S}"
+
+
+def _text_line(name: str, value: str) -> str:
+    return f"{name}:{escape_text(clean_text(value))}"
+
+
+def _write(followup: FollowUp, parts: _Parts, sequence: int, dtstamp: datetime) -> bytes | None:
+    """The component's content lines, as icalendar would write them; None when a value is one this writer leaves
+    to icalendar."""
+    props: dict[str, str] = {}
+    times = {"DTSTART": parts.begin, "DUE": parts.start} if parts.todo else {"DTSTART": parts.start}
+    if not parts.todo:
+        times["DTEND"] = parts.end
+    for name, moment in times.items():
+        if moment is None:
+            continue
+        line = _time_line(name, moment)
+        if line is None:
+            return None
+        props[name] = line
+    if not _PLAIN_VALUE.fullmatch(followup.interview.id):
+        return None  # X- values are written verbatim by icalendar 7.2+, escaped before: leave that to icalendar
+    uid = clean_text(followup.uid)
+    summary, description = clean_text(parts.summary), clean_text(parts.description)
+    props["UID"] = f"UID:{escape_text(uid)}"
+    props["DTSTAMP"] = f"DTSTAMP:{utc_text(dtstamp)}"
+    props["SEQUENCE"] = f"SEQUENCE:{sequence}"
+    props["STATUS"] = f"STATUS:{parts.status}"
+    props["SUMMARY"] = f"SUMMARY:{escape_text(summary)}"
+    props["DESCRIPTION"] = f"DESCRIPTION:{escape_text(description)}"
+    if parts.completed is not None:
+        props["COMPLETED"] = f"COMPLETED:{utc_text(parts.completed)}"
+        props["PERCENT-COMPLETE"] = "PERCENT-COMPLETE:100"
+    if not parts.todo:
+        props["TRANSP"] = "TRANSP:TRANSPARENT"
+    if parts.link:
+        props["URL"] = f"URL:{parts.link}"  # a URI: not escaped, not scrubbed (as icalendar's vUri)
+    if parts.contact:
+        props["CONTACT"] = _text_line("CONTACT", parts.contact)
+    props["CATEGORIES"] = "CATEGORIES:" + ",".join(escape_text(clean_text(c)) for c in parts.categories)
+    related = clean_text(make_uid(followup.interview.id, "interview"))
+    props["RELATED-TO"] = f"RELATED-TO;RELTYPE=SIBLING:{escape_text(related)}"
+    props[MANAGED_PROPERTY] = f"{MANAGED_PROPERTY}:1"
+    props[INTERVIEW_PROPERTY] = f"{INTERVIEW_PROPERTY}:{followup.interview.id}"
+    props[KIND_PROPERTY] = f"{KIND_PROPERTY}:{followup.kind.value}"
+    sealed = {"UID": uid, "SUMMARY": summary, "DESCRIPTION": description, "STATUS": parts.status}
+    sealed.update((name, moment) for name, moment in times.items() if moment is not None)
+    sealed["COMPLETED"] = parts.completed
+    props[HASH_PROPERTY] = f"{HASH_PROPERTY}:{seal_of_values(sealed)}"
+
+    name = "VTODO" if parts.todo else "VEVENT"
+    order = [key for key in _EVENT_ORDER if key in props] if not parts.todo else []
+    order += sorted(key for key in props if key not in order)
+    out = [f"BEGIN:{name}"]
+    out += [fold(props[key]) for key in order]
+    if parts.alarm is not None:
+        words, trigger = parts.alarm
+        related_end = ";RELATED=END" if parts.todo else ""
+        out += [
+            "BEGIN:VALARM",
+            "ACTION:DISPLAY",
+            fold(_text_line("DESCRIPTION", words)),
+            f"TRIGGER{related_end}:{duration_text(trigger)}",
+            "END:VALARM",
+        ]
+    out.append(f"END:{name}")
+    return ("\r\n".join(out) + "\r\n").encode()
+
+
+# --- the icalendar writer (for decorating plugins) -----------------------------------------------------------------
+
+
+def _build(
+    followup: FollowUp, parts: _Parts, sequence: int, dtstamp: datetime, decorate: Decorate | None
+) -> tuple[Component, ZoneYears]:
+    """The VEVENT or VTODO as an icalendar object, decorated and validated, and the zones it uses (with years)."""
+    import icalendar
+
+    comp: Component = icalendar.Todo() if parts.todo else icalendar.Event()
+    comp.add("UID", followup.uid)
+    comp.add("DTSTAMP", dtstamp)
+    comp.add("SEQUENCE", sequence)
+    if parts.todo:
+        # DUE is the due time; the task shows from ``duration`` before (strict readers want DTSTART < DUE).
+        if parts.begin is not None:
+            comp.add("DTSTART", parts.begin)
+        comp.add("DUE", parts.start)
+        if parts.completed is not None:
+            comp.add("COMPLETED", parts.completed)
+            comp.add("PERCENT-COMPLETE", 100)
+    else:
+        comp.add("DTSTART", parts.start)
+        comp.add("DTEND", parts.end)
+        comp.add("TRANSP", "TRANSPARENT")  # a reminder, not a meeting: the person stays free
+    comp.add("STATUS", parts.status)
+    comp.add("SUMMARY", parts.summary)
+    comp.add("DESCRIPTION", parts.description)
+    if parts.link:
+        comp.add("URL", parts.link)
+    if parts.contact:
+        comp.add("CONTACT", parts.contact)
+    comp.add("CATEGORIES", list(parts.categories))
+    comp.add("RELATED-TO", make_uid(followup.interview.id, "interview"), parameters={"RELTYPE": "SIBLING"})
+    comp.add(MANAGED_PROPERTY, "1")
+    comp.add(INTERVIEW_PROPERTY, followup.interview.id)
+    comp.add(KIND_PROPERTY, followup.kind.value)
+    if parts.alarm is not None:
+        words, trigger = parts.alarm
+        alarm = icalendar.Alarm()
+        alarm.add("ACTION", "DISPLAY")
+        alarm.add("DESCRIPTION", words)
+        alarm.add("TRIGGER", trigger, parameters={"RELATED": "END"} if parts.todo else None)
+        comp.add_component(alarm)
+    zones = dict(parts.zones)
     if decorate is not None:
         decorate(comp, followup)
         _validate(comp, followup)
-        _zone_years(comp, zones)
+        add_zones(comp, zones)
     scrub_controls(comp)
     comp.add(HASH_PROPERTY, seal(comp))  # last: it covers the decoration too
     return comp, zones
+
+
+def _component_bytes(
+    followup: FollowUp,
+    component: str,
+    sequence: int,
+    dtstamp: datetime,
+    alarm_minutes: int | Mapping[str, int],
+    templates: Templates,
+    decorate: Decorate | None,
+    now: datetime | None,
+) -> tuple[bytes, ZoneYears]:
+    """The serialized VEVENT or VTODO and the zones it uses: written directly unless a plugin decorates it."""
+    parts = _parts(followup, component, alarm_minutes, templates, now)
+    if decorate is None:
+        written = _write(followup, parts, sequence, dtstamp)
+        if written is not None:
+            return written, parts.zones
+    comp, zones = _build(followup, parts, sequence, dtstamp, decorate)
+    return comp.to_ical(), zones
 
 
 def is_overdue(followup: FollowUp, now: datetime | None) -> bool:
@@ -356,8 +383,10 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 def clean_text(text: str) -> str:
     """``text`` without the control characters RFC 5545 forbids: line breaks become ``\\n``, a TAB stays, the
-    rest (NUL, VT, FF, ESC...) go. A strict reader refuses a whole file for one of them."""
-    return _CONTROLS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    rest (NUL, VT, FF, ESC...) go. A strict reader refuses a whole file for one of them. A literal backslash-N is
+    a line break already: icalendar writes it as one, so the seal must see one too (or the item would read back
+    as edited)."""
+    return _CONTROLS.sub("", text.replace("\\N", "\n").replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def scrub_controls(component: Component) -> None:
@@ -369,6 +398,8 @@ def scrub_controls(component: Component) -> None:
 
 
 def _scrubbed(value):
+    from icalendar import vCategory, vText
+
     if isinstance(value, list):
         return [_scrubbed(single) for single in value]
     params = getattr(value, "params", None)
@@ -376,12 +407,12 @@ def _scrubbed(value):
         for key, param in list(params.items()):
             if isinstance(param, str) and (_CONTROLS.search(param) or '"' in param or "\n" in param):
                 params[key] = clean_text(param).replace("\n", " ").replace('"', "'")
-    if isinstance(value, icalendar.vText) and (_CONTROLS.search(value) or "\r" in value):
-        cleaned = icalendar.vText(clean_text(str(value)))
+    if isinstance(value, vText) and (_CONTROLS.search(value) or "\r" in value or "\\N" in value):
+        cleaned = vText(clean_text(str(value)))
         cleaned.params = value.params
         return cleaned
-    if isinstance(value, icalendar.vCategory):
-        value.cats = [_scrubbed(icalendar.vText(str(cat))) for cat in value.cats]
+    if isinstance(value, vCategory):
+        value.cats = [_scrubbed(vText(str(cat))) for cat in value.cats]
     return value
 
 
@@ -402,10 +433,6 @@ def _validate(comp: Component, followup: FollowUp) -> None:
     if backwards:
         end_name = "DUE" if comp.name == "VTODO" else "DTEND"
         raise _fail(followup, f"ends before it starts: {end_name} {last} < DTSTART {first}")
-
-
-def _zone_blocks(zones: dict[str, tuple[int, int]]) -> bytes:
-    return b"".join(vtimezone(key, low, high) for key, (low, high) in sorted(zones.items()))
 
 
 # --- the API ----------------------------------------------------------------------------------------------------
@@ -431,29 +458,10 @@ def render_item(
     :raises UserError: the follow-up ends before it starts, or its SUMMARY is empty (nothing is rendered).
     """
     seq = followup.revision if sequence is None else sequence
-    comp, zones = _build(
-        followup,
-        component,
-        seq,
-        _dtstamp(followup, dtstamp),
-        alarm_minutes,
-        _templates(templates),
-        decorate,
-        now,
-    )
-    body = comp.to_ical()
-    data = _HEADER + _zone_blocks(zones) + body + _FOOTER
-    calendar = _calendar_of([_timezone_component(k, lo, hi) for k, (lo, hi) in sorted(zones.items())])
-    calendar.add_component(comp)
-    return Item(followup.uid, data, calendar, seq, cancelled=followup.cancelled, followup=followup)
-
-
-def _calendar_of(timezones: list[Component]) -> icalendar.Calendar:
-    calendar = icalendar.Calendar()
-    calendar.add("VERSION", "2.0")
-    calendar.add("PRODID", PRODID)
-    calendar.subcomponents.extend(timezones)
-    return calendar
+    stamp = _dtstamp(followup, dtstamp)
+    body, zones = _component_bytes(followup, component, seq, stamp, alarm_minutes, _templates(templates), decorate, now)
+    data = HEADER + zone_blocks(zones) + body + FOOTER
+    return Item(followup.uid, data, None, seq, cancelled=followup.cancelled, followup=followup)
 
 
 def render_calendar(
@@ -495,293 +503,21 @@ def render_calendar(
         key = getattr(start.tzinfo, "key", None)
         if key:
             spread = timedelta(minutes=abs(followup.duration_minutes))
-            _widen(expected, key, (start - spread).year, (start + spread).year)
+            widen(expected, key, (start - spread).year, (start + spread).year)
     out = io.BytesIO()
-    out.write(_HEADER)
-    out.write(_zone_blocks(expected))
+    out.write(HEADER)
+    out.write(zone_blocks(expected))
     body_start = out.tell()
     used = dict(expected)
     for followup in plan:
-        comp, zones = _build(
-            followup,
-            component,
-            followup.revision,
-            _dtstamp(followup, None),
-            alarm_minutes,
-            chosen,
-            decorate,
-            now,
+        body, zones = _component_bytes(
+            followup, component, followup.revision, _dtstamp(followup, None), alarm_minutes, chosen, decorate, now
         )
-        out.write(comp.to_ical())
+        out.write(body)
         for key, (low, high) in zones.items():
-            _widen(used, key, low, high)
-    out.write(_FOOTER)
+            widen(used, key, low, high)
+    out.write(FOOTER)
     if used == expected:
         return out.getvalue()
     body = out.getbuffer()[body_start:]
-    return _HEADER + _zone_blocks(used) + bytes(body)
-
-
-def content_hash(item: Item) -> str:
-    """SHA-256 (hex) of the item's content without DTSTAMP and SEQUENCE: equal iff what the user sees is equal.
-
-    Folding and line endings do not count."""
-    digest = hashlib.sha256()
-    for line in _unfolded(item.ical):
-        name = _property_name(line)
-        if name in ("DTSTAMP", "SEQUENCE"):
-            continue
-        digest.update(line.encode("utf-8"))
-        digest.update(b"\n")
-    return digest.hexdigest()
-
-
-def with_revision(item: Item, sequence: int, dtstamp: datetime) -> Item:
-    """The same item with another SEQUENCE and DTSTAMP; every other byte stays as it is."""
-    data = _rewrite(item.ical, {"SEQUENCE": str(sequence), "DTSTAMP": _utc_text(dtstamp)}, drop_alarms=False)
-    return Item(
-        item.uid,
-        data,
-        _parse_calendar(data),
-        sequence,
-        cancelled=item.cancelled,
-        followup=item.followup,
-    )
-
-
-def with_status_cancelled(item: Item, sequence: int, dtstamp: datetime) -> Item:
-    """The item (its last pushed form) as STATUS:CANCELLED, with the new SEQUENCE and DTSTAMP and no alarms."""
-    changes = {"SEQUENCE": str(sequence), "DTSTAMP": _utc_text(dtstamp), "STATUS": "CANCELLED"}
-    data = _rewrite(item.ical, changes, drop_alarms=True)
-    calendar = _parse_calendar(data)
-    component = next(c for c in calendar.subcomponents if c.name in _ITEM_COMPONENTS)
-    if HASH_PROPERTY in component:  # STATUS is sealed: seal the new content (an old item without one stays so)
-        data = _rewrite(data, {HASH_PROPERTY: seal(component)}, drop_alarms=False)
-        calendar = _parse_calendar(data)
-    return Item(item.uid, data, calendar, sequence, cancelled=True, followup=None)
-
-
-# --- the seal: what calsync wrote, recognisable without the state database --------------------------------------
-
-#: The properties :func:`seal` covers: what a person sees and edits, and what every provider keeps (a CalDAV server
-#: may refold or reorder lines, the ics provider re-serialises, Google keeps only these), so a stored item still
-#: matches its seal after a round trip unless someone changed it.
-SEALED_PROPERTIES = ("UID", "SUMMARY", "DESCRIPTION", "LOCATION", "DTSTART", "DTEND", "DUE", "STATUS", "COMPLETED")
-
-
-def seal(component: Component) -> str:
-    """The value of ``X-CALSYNC-HASH``: a hash of the component's :data:`SEALED_PROPERTIES`, as values (times in
-    UTC, text with its line breaks as ``\\n``), so formatting does not count and the property does not cover itself."""
-    digest = hashlib.sha256()
-    for name in SEALED_PROPERTIES:
-        value = component.get(name)
-        digest.update(f"{name}={_sealed_value(value)}\n".encode())
-    return digest.hexdigest()[:32]
-
-
-def seal_matches(component: Component) -> bool | None:
-    """Whether a stored component still holds what calsync wrote: True (untouched), False (edited), None (it
-    carries no seal: written by a calsync from before seals, or by something else)."""
-    stored = component.get(HASH_PROPERTY)
-    if stored is None:
-        return None
-    return str(stored).strip() == seal(component)
-
-
-def _sealed_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):  # a property given twice: all of it counts
-        return "|".join(_sealed_value(v) for v in value)
-    moment = getattr(value, "dt", None)
-    if isinstance(moment, datetime):
-        return moment.astimezone(UTC).isoformat() if moment.tzinfo else moment.isoformat() + " floating"
-    if moment is not None:
-        return moment.isoformat()
-    return str(value).replace("\r\n", "\n").replace("\n", "\\n")
-
-
-def parse_items(data: bytes) -> list[Item]:
-    """Split iCalendar data into one Item per UID, each with the VTIMEZONEs it uses.
-
-    Components keep their bytes as they are (unfolded lines are refolded as found), so an item written by
-    :func:`render_item` and read back has the same :func:`content_hash`. Components without a UID are skipped.
-
-    :raises UserError: the data is not iCalendar.
-    """
-    _parse_calendar(data)  # reject what is not iCalendar at all, with icalendar's message
-    header: list[str] = []
-    timezones: dict[str, list[str]] = {}
-    groups: dict[str, list[list[str]]] = {}
-    block: list[str] | None = None
-    block_name = ""
-    depth = 0
-    for unfolded, raw in _lines(data):
-        upper = unfolded.upper()
-        if upper.startswith("BEGIN:"):
-            depth += 1
-            if depth == 2:
-                block, block_name = [], upper[6:].strip()
-        if block is not None:
-            block.append(raw)
-        elif depth == 1 and not upper.startswith(("BEGIN:", "END:")) and raw not in header:
-            header.append(raw)
-        if upper.startswith("END:"):
-            depth -= 1
-            if depth == 1 and block is not None:
-                _file_block(block, block_name, timezones, groups)
-                block = None
-    items = []
-    for uid, blocks in groups.items():
-        needed: list[str] = []
-        for lines in blocks:
-            for line in lines:
-                needed.extend(tz for tz in _tzids(_unfold(line)) if tz not in needed)
-        parts = ["BEGIN:VCALENDAR", *header]
-        for tzid in needed:
-            parts.extend(timezones.get(tzid, []))
-        for lines in blocks:
-            parts.extend(lines)
-        parts.append("END:VCALENDAR")
-        text = ("\r\n".join(parts) + "\r\n").encode("utf-8")
-        calendar = _parse_calendar(text)
-        master = next(
-            (c for c in calendar.subcomponents if c.name in _ITEM_COMPONENTS and "RECURRENCE-ID" not in c),
-            next(c for c in calendar.subcomponents if c.name in _ITEM_COMPONENTS),
-        )
-        try:
-            sequence = int(str(master.get("SEQUENCE", 0)))
-        except ValueError:
-            sequence = 0
-        cancelled = str(master.get("STATUS", "")).upper() == "CANCELLED"
-        items.append(Item(uid, text, calendar, sequence, cancelled=cancelled, followup=None))
-    return items
-
-
-# --- content lines ----------------------------------------------------------------------------------------------
-
-
-def _lines(data: bytes) -> list[tuple[str, str]]:
-    """Logical content lines: (unfolded text, raw text with its folds as CRLF + whitespace)."""
-    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
-    result: list[tuple[str, str]] = []
-    for physical in text.split("\n"):
-        if physical[:1] in (" ", "\t") and result:
-            unfolded, raw = result[-1]
-            result[-1] = (unfolded + physical[1:], raw + "\r\n" + physical)
-        elif physical:
-            result.append((physical, physical))
-    return result
-
-
-def _unfolded(data: bytes) -> Iterable[str]:
-    return (unfolded for unfolded, _raw in _lines(data))
-
-
-def _unfold(raw: str) -> str:
-    return re.sub(r"\r\n[ \t]", "", raw)
-
-
-def _property_name(line: str) -> str:
-    match = re.match(r"[A-Za-z0-9-]+", line)
-    return match.group(0).upper() if match else ""
-
-
-_TZID_PARAM = re.compile(r';TZID=("[^"]*"|[^;:,]*)', re.IGNORECASE)
-
-
-def _tzids(line: str) -> list[str]:
-    """The TZID parameters of one unfolded content line (only in its name-and-parameters part)."""
-    quoted = False
-    for index, char in enumerate(line):
-        if char == '"':
-            quoted = not quoted
-        elif char == ":" and not quoted:
-            line = line[:index]
-            break
-    return [match.group(1).strip('"') for match in _TZID_PARAM.finditer(line)]
-
-
-def _file_block(
-    block: list[str], name: str, timezones: dict[str, list[str]], groups: dict[str, list[list[str]]]
-) -> None:
-    level = 0
-    uid = None
-    tzid = None
-    for raw in block:
-        unfolded = _unfold(raw)
-        upper = unfolded.upper()
-        if upper.startswith("BEGIN:"):
-            level += 1
-        elif upper.startswith("END:"):
-            level -= 1
-        elif level == 1:
-            prop = _property_name(unfolded)
-            value = unfolded.split(":", 1)[1] if ":" in unfolded else ""
-            if prop == "UID" and uid is None:
-                uid = value.strip()
-            elif prop == "TZID" and tzid is None:
-                tzid = value.strip()
-    if name == "VTIMEZONE" and tzid:
-        timezones.setdefault(tzid, block)
-    elif name in _ITEM_COMPONENTS and uid:
-        groups.setdefault(uid, []).append(block)
-
-
-def _utc_text(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return f"{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}"
-
-
-def _rewrite(data: bytes, changes: dict[str, str], *, drop_alarms: bool) -> bytes:
-    """Set properties of every top-level VEVENT/VTODO/VJOURNAL (replacing or adding them), keeping the rest."""
-    out: list[str] = []
-    depth = 0
-    target_depth = None
-    skipping = 0
-    done: set[str] = set()
-    for unfolded, raw in _lines(data):
-        upper = unfolded.upper()
-        if upper.startswith("BEGIN:"):
-            depth += 1
-            name = upper[6:].strip()
-            if depth == 2 and name in _ITEM_COMPONENTS:
-                target_depth, done = depth, set()
-            elif drop_alarms and target_depth is not None and name == "VALARM" and not skipping:
-                skipping = depth
-        if skipping:
-            if upper.startswith("END:") and depth == skipping:
-                skipping = 0
-            if upper.startswith("END:"):
-                depth -= 1
-            continue
-        if upper.startswith("END:"):
-            if depth == target_depth:
-                out.extend(f"{prop}:{value}" for prop, value in changes.items() if prop not in done)
-                target_depth = None
-            depth -= 1
-            out.append(raw)
-            continue
-        if target_depth is not None and depth == target_depth and not upper.startswith("BEGIN:"):
-            prop = _property_name(unfolded)
-            if prop in changes:
-                if prop not in done:
-                    out.append(f"{prop}:{changes[prop]}")
-                    done.add(prop)
-                continue
-        out.append(raw)
-    return ("\r\n".join(out) + "\r\n").encode("utf-8")
-
-
-def _parse_calendar(data: bytes) -> icalendar.Calendar:
-    try:
-        calendar = icalendar.Calendar.from_ical(data)
-    except (ValueError, IndexError, KeyError) as exc:
-        raise UserError(f"cannot read the calendar data: {exc}") from None
-    if isinstance(calendar, list):  # several VCALENDARs in one file
-        merged = _calendar_of([])
-        for part in calendar:
-            merged.subcomponents.extend(part.subcomponents)
-        return merged
-    return calendar
+    return HEADER + zone_blocks(used) + bytes(body)

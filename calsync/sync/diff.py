@@ -136,7 +136,7 @@ def diff(
 ) -> Diff:
     """Decide what to do. ``now`` stamps the DTSTAMP of updates (the only clock the diff sees). ``found`` is what
     the engine read back of managed items the state does not know (see :class:`Found`)."""
-    from calsync.render import with_revision, with_status_cancelled
+    from calsync.rewrite import with_revision, with_status_cancelled
 
     result = Diff()
     state = _settle_intents(result, state, remote, intents or {})
@@ -248,13 +248,13 @@ def _edited(row: StateRow, there: RemoteItem) -> bool:
 
 
 def _seal_of(item: Item) -> str | None:
-    from calsync.render import HASH_PROPERTY
+    from calsync.seal import HASH_PROPERTY
 
     value = item.component.get(HASH_PROPERTY)
     return str(value) if value is not None else None
 
 
 def _item_of(row: StateRow) -> Item:
-    from calsync.render import parse_items
+    from calsync.rewrite import parse_items
 
     return parse_items(row.ical)[0]

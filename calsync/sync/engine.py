@@ -375,7 +375,7 @@ def _sync(
 def _carrying(want: Desired, uid: str) -> Desired:
     if want.item.uid == uid:
         return want
-    from calsync.render import content_hash
+    from calsync.rewrite import content_hash
 
     item = with_uid(want.item, uid)
     return dataclasses.replace(want, item=item, hash=content_hash(item))
@@ -476,7 +476,7 @@ def _admit(actions: list[Action], standing, state, desired, now, report: SyncRep
 
 def _content(action: Action, state: dict[str, StateRow]) -> str:
     """What an action would write, for telling "the same item again" from "changed since it was refused"."""
-    from calsync.render import content_hash
+    from calsync.rewrite import content_hash
 
     if isinstance(action, Delete):
         row = state.get(action.uid)
@@ -490,7 +490,7 @@ def _what(action: Action, state: dict[str, StateRow], desired) -> tuple[str, str
     if isinstance(action, Delete):
         row = state.get(action.uid)
         if row is not None:
-            from calsync.render import parse_items
+            from calsync.rewrite import parse_items
 
             items = parse_items(row.ical)
             item = items[0] if items else None
@@ -800,7 +800,7 @@ def _record(context: _Context, outcome: Outcome) -> None:
 
 def _row_for(uid: str, item: Item, desired: dict[str, Desired], state: dict[str, StateRow]) -> StateRow:
     """The state row that writing ``item`` makes (href and etag filled in once known)."""
-    from calsync.render import content_hash
+    from calsync.rewrite import content_hash
 
     want = desired.get(uid)
     return StateRow(

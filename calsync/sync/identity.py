@@ -47,7 +47,7 @@ def with_uid(item: Item, uid: str) -> Item:
     """``item`` carrying another UID (its UID line rewritten; every other byte kept)."""
     if item.uid == uid:
         return item
-    from calsync.render import _parse_calendar, _rewrite
+    from calsync.rewrite import rewrite
 
-    data = _rewrite(item.ical, {"UID": uid}, drop_alarms=False)
-    return Item(uid, data, _parse_calendar(data), item.sequence, cancelled=item.cancelled, followup=item.followup)
+    data = rewrite(item.ical, {"UID": uid}, drop_alarms=False)
+    return Item(uid, data, None, item.sequence, cancelled=item.cancelled, followup=item.followup)

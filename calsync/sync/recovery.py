@@ -53,7 +53,7 @@ def found_in(data: bytes) -> Found:
     """What a stored item read back says about itself: edited or not (its seal), its seal, its SEQUENCE."""
     import icalendar
 
-    from calsync.render import HASH_PROPERTY, seal_matches
+    from calsync.seal import HASH_PROPERTY, seal_matches
 
     try:
         calendar = icalendar.Calendar.from_ical(data)

@@ -177,7 +177,7 @@ class IcsProvider(Provider):
         """Write the file: the user's calendar properties, VTIMEZONEs and components as they were; calsync's items,
         and a VTIMEZONE (marked as calsync's, so that one no longer used can go) for each zone they
         use; everyone else's components copied byte for byte."""
-        from calsync.render import timezone_component, zones_used
+        from calsync.vtimezone import timezone_component, zones_used
 
         calendar = icalendar.Calendar()
         calendar.add("PRODID", PRODID)
