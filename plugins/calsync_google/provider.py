@@ -193,6 +193,9 @@ class GoogleProvider(Provider):
         # and our live events as they are (href -> event), so that one already saying what we would write stays.
         self._deleted_seen: set[str] = set()
         self._adopted: dict[str, dict[str, Any]] = {}
+        # The same events for read(): the engine reads back every item a lost state does not know, and the listing
+        # that adopts them holds what a get would return (FULL_LIST_FIELDS); each answers one read, before any write.
+        self._listed: dict[str, dict[str, Any]] = {}
         self._adopting = False  # this sync started from nothing known: our deleted events stay deleted
         self.light_requests = 0  # sent by the no-change check on the standard library (light.py)
 
@@ -424,6 +427,9 @@ class GoogleProvider(Provider):
     # --- reading ------------------------------------------------------------------------------------------------
 
     def read(self, href: str) -> Fetched:
+        listed = self._listed.pop(href, None)
+        if listed is not None and marked_uid(listed) is not None:
+            return Fetched(href, from_event(listed, str(marked_uid(listed))), listed.get("etag"))
         cal = self.calendar_id()
         try:
             event = self.call(lambda: self.service().events().get(calendarId=cal, eventId=href))
@@ -521,7 +527,7 @@ class GoogleProvider(Provider):
                     self._deleted_seen.add(str(event.get("id", "")))
                 continue
             if adopting:
-                self._adopted[remote.href] = event
+                self._adopted[remote.href] = self._listed[remote.href] = event
             current = items.get(uid)
             if current is None or marked_generation(event) >= self._generation_of(uid, current.href):
                 items[uid] = remote
@@ -576,6 +582,7 @@ class GoogleProvider(Provider):
     def apply(self, actions: Sequence[Action]) -> Iterator[Outcome]:
         """Run ``actions`` in paced batches, yielding each Outcome as it is known. A call that fails transiently
         waits out its own backoff and goes with the next batch; the others go on meanwhile."""
+        self._listed.clear()  # after a write, a read asks Google again
         if not actions:
             return
         firsts = [self._first_step(action) for action in actions]  # bodies first: a bad item fails before any call
