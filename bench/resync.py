@@ -296,16 +296,23 @@ def server_seconds(server) -> float:
     return sum(record.seconds for record in server.proxy.snapshot())
 
 
-def bench_caldav(tmp: Path, name: str, start: Callable[[], AbstractContextManager], size: int, runs: int) -> None:
+def bench_caldav(
+    tmp: Path, name: str, start: Callable[[], AbstractContextManager], size: int, runs: int, pools: list[int]
+) -> None:
     print(f"\n== {name}, {size} follow-ups ==", flush=True)
     with start() as server:
         env = {PASSWORD_ENV: server.password}
         files = tmp / f"{name}-ws" / "files"
+        login = f'username = "{server.username}"\npassword_env = "{PASSWORD_ENV}"\n'
         targets = (
             f'[targets.dav]\nprovider = "caldav"\nurl = "{server.url}"\ncalendar = "calsync"\ncreate = true\n'
-            f'username = "{server.username}"\npassword_env = "{PASSWORD_ENV}"\n\n'
-            f'[targets.files]\nprovider = "vdir"\npath = "{files}"\n'
+            f'{login}\n[targets.files]\nprovider = "vdir"\npath = "{files}"\n'
         )
+        for n in pools:  # calsync's first sync with n writes in flight (the target option connections)
+            targets += (
+                f'\n[targets.pool{n}]\nprovider = "caldav"\nurl = "{server.url}"\ncalendar = "calsync-{n}"\n'
+                f"create = true\nconnections = {n}\n{login}"
+            )
         ws = Workspace(tmp / f"{name}-ws", size, targets)
         # the same items as files: the raw loops' bodies and vdirsyncer's source; its time is calsync's local part
         # (start-up, plan, render, state) of a first sync, without the network
@@ -338,6 +345,20 @@ def bench_caldav(tmp: Path, name: str, start: Callable[[], AbstractContextManage
                 f"{local:.2f} s is local (the same first sync into a vdir: start-up, plan, render, state)",
             )
         )
+        for n in pools:
+            server.proxy.reset()
+            pooled = run(ws.sync(f"pool{n}"), env)
+            record(
+                Result(
+                    f"{name} first sync, {size}, connections={n}",
+                    pooled,
+                    min(raw_seq, raw_par),
+                    "raw PUT loop",
+                    1.0,
+                    f"calsync with one connection {first:.2f} s; the server's own time {server_seconds(server):.2f} s; "
+                    f"{len(server.proxy.records)} requests",
+                )
+            )
         timings, counts = [], []
         for _ in range(runs):
             server.proxy.reset()
@@ -404,11 +425,15 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of {PARTS}")
     parser.add_argument("--servers", default="radicale,xandikos", help="CalDAV servers to run")
     parser.add_argument("--caldav-size", type=int, help="CalDAV follow-ups (default 1,000; 100 with --quick)")
+    parser.add_argument(
+        "--connections", help="also run calsync's CalDAV first sync with these writes in flight, e.g. 2,4"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (its path is printed)")
     args = parser.parse_args()
     parts = set(args.only.split(","))
     vdir_size, caldav_size = (500, 100) if args.quick else (10_000, 1_000)
     caldav_size = args.caldav_size or caldav_size
+    pools = [int(n) for n in args.connections.split(",") if n.strip()] if args.connections else []
     runs = args.runs or (2 if args.quick else 3)
     tmp = Path(tempfile.mkdtemp(prefix="calsync-resync-bench-"))
     print(f"calsync: {CALSYNC}\nvdirsyncer: {VDIRSYNCER}\nwork folder: {tmp}", flush=True)
@@ -419,7 +444,7 @@ def main() -> int:
         if "caldav" in parts:
             available = servers(tmp)
             for name in args.servers.split(","):
-                bench_caldav(tmp, name, available[name], caldav_size, runs)
+                bench_caldav(tmp, name, available[name], caldav_size, runs, pools)
         if "startup" in parts:
             bench_startup(tmp, args.runs or (3 if args.quick else 7))
     finally:
