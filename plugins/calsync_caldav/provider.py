@@ -100,7 +100,7 @@ class CalDAVProvider(Provider):
         Option("max_wait", (int, float), 60, minimum=0, help="longest wait, in seconds, when the server asks to "
                "slow down (429, 503 with Retry-After)"),
         Option("connections", int, 1, minimum=1, help="writes in flight at once (1: one after the other, the "
-               "fastest on Radicale and Xandikos; more can help a distant server)"),
+               "fastest on Radicale and Xandikos; more may help a distant server)"),
     )  # fmt: skip
     can_read: ClassVar[bool] = True
 
