@@ -171,13 +171,23 @@ def plan_command(app: App, file: Path | None, as_json: bool) -> None:
 
 
 def _decorate():
+    """The plugins' ``calsync_decorate_component`` as one function, with the ``cache_key`` of their declared inputs
+    (None when one declares none: nothing is cached); None when no plugin decorates."""
     from calsync.plugins import load_plugins
 
-    hook = load_plugins().hook.calsync_decorate_component
+    hooks = load_plugins().hook
+    decorating = {impl.plugin_name for impl in hooks.calsync_decorate_component.get_hookimpls()}
+    if not decorating:
+        return None
+    hook = hooks.calsync_decorate_component
 
     def decorate(component, followup) -> None:
         hook(component=component, followup=followup)
 
+    declaring = {impl.plugin_name for impl in hooks.calsync_decoration_inputs.get_hookimpls()}
+    declared = hooks.calsync_decoration_inputs()
+    valid = all(isinstance(value, str) for value in declared)
+    decorate.cache_key = json.dumps(sorted(declared)) if decorating <= declaring and valid else None  # type: ignore[attr-defined]
     return decorate
 
 

@@ -96,12 +96,31 @@ def calsync_adjust_plan(
 def calsync_decorate_component(component: icalendar.Component, followup: FollowUp) -> None:
     """Change a rendered VEVENT or VTODO in place before it is written anywhere.
 
-    Called once per follow-up for every export and sync, after the built-in rendering. Whatever is added becomes
-    part of the content, so a change here is pushed as a new revision. Changing the UID is an error naming
-    your plugin.
+    Called after the built-in rendering, for every follow-up an export writes, and in a sync for each follow-up
+    rendered: one whose inputs changed since the last sync of that target (implement
+    ``calsync_decoration_inputs`` to take part in that; without it, every follow-up is rendered and decorated on
+    every sync). Whatever is added becomes part of the content, so a change here is pushed as a new revision.
+    Changing the UID is an error naming your plugin.
 
     :param component: the ``icalendar`` VEVENT or VTODO.
     :param followup: the follow-up it renders.
+    """
+
+
+@hookspec
+def calsync_decoration_inputs() -> str | None:
+    """Say what your ``calsync_decorate_component`` depends on besides the follow-up, so that calsync need not
+    render every follow-up again on every sync.
+
+    calsync remembers, per target, a key of everything a follow-up's item depends on, and renders (and decorates)
+    it again only when that key changes. Return a string that changes whenever your decoration of the same
+    follow-up would change: your plugin's version and any setting it reads (environment, files), e.g.
+    ``f"myplugin {__version__} {os.environ.get('MYPLUGIN_COLOUR', '')}"``. A decoration that depends on the clock
+    or on anything you cannot name must not implement this hook.
+
+    A plugin that implements ``calsync_decorate_component`` without this hook turns the cache off for every
+    target: every follow-up is rendered and decorated on every sync, which is always correct, only slower.
+    Called once per command.
     """
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from calsync.errors import InputError, ItemRefused, NotFound, PreconditionFailed
+from calsync.lazy import Lazy
 from calsync.options import Option
 
 if TYPE_CHECKING:
@@ -38,26 +39,10 @@ if TYPE_CHECKING:
 MANAGED_PROPERTY = "X-CALSYNC-MANAGED"
 
 
-class _Parsed:
-    """``Item.calendar``: parsed from ``Item.ical`` on first use (most items are written without ever being read
-    as objects), or the object the item was made with."""
+def _parsed(item: Item) -> Any:
+    from calsync.rewrite import parse_calendar
 
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.slot = f"_{name}"
-
-    def __get__(self, item: Item | None, owner: type) -> Any:
-        if item is None:
-            return self  # the dataclass's default: "parse when asked"
-        found = item.__dict__.get(self.slot)
-        if found is None:
-            from calsync.rewrite import parse_calendar
-
-            found = parse_calendar(item.ical)
-            item.__dict__[self.slot] = found
-        return found
-
-    def __set__(self, item: Item, value: Any) -> None:
-        item.__dict__[self.slot] = None if value is self else value
+    return parse_calendar(item.ical)
 
 
 @dataclass(frozen=True)
@@ -71,7 +56,7 @@ class Item:
 
     uid: str
     ical: bytes
-    calendar: icalendar.Calendar = field(default=_Parsed(), compare=False, repr=False)  # type: ignore[assignment]
+    calendar: icalendar.Calendar = field(default=Lazy(_parsed), compare=False, repr=False)  # type: ignore[assignment]
     sequence: int = 0
     cancelled: bool = False
     followup: FollowUp | None = None

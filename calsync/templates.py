@@ -410,6 +410,7 @@ class Templates:
         self.folder = Path(folder).expanduser() if folder is not None else None
         self.me = me or Me()
         self._user: dict[str, Template] = {}
+        self._texts: dict[str, str] = {}  # the user's files as read, for cache_key
         self._own = {stem: parse_template(text, f"<calsync {stem}>") for stem, text in DEFAULTS.items()}
         if self.folder is not None:
             self._load(self.folder)
@@ -432,6 +433,12 @@ class Templates:
             except UnicodeDecodeError as exc:
                 raise InputError(f"cannot read the template: not UTF-8 text (byte {exc.start})", path) from None
             self._user[stem] = parse_template(text, str(path))
+            self._texts[stem] = text
+
+    def cache_key(self) -> str:
+        """Everything of the user's that the words depend on: their template files and ``[me]`` (calsync's own
+        templates are code, covered by calsync's version)."""
+        return repr((sorted(self._texts.items()), self.me))
 
     def _candidates(self, followup: FollowUp) -> list[Template]:
         kind = followup.kind.value

@@ -110,6 +110,7 @@ def test_every_hookspec_has_a_docstring():
         "calsync_parse_timeline",
         "calsync_adjust_plan",
         "calsync_decorate_component",
+        "calsync_decoration_inputs",
         "calsync_register_commands",
     }
     for name, function in specs:

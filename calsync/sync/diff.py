@@ -22,27 +22,47 @@ the target's ETag moved since, that was our own write: the intent becomes the st
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
+from calsync.lazy import Lazy
+from calsync.model import FollowUp
 from calsync.provider import Action, Create, Delete, Item, RemoteItem, Update
 from calsync.sync.state import StateRow
 
 CancelledMode = Literal["keep", "delete"]
 
 
+def _render(want: Desired) -> Item:
+    if want.render is None:
+        raise ValueError(f"{want.uid}: neither an item nor a way to render it")
+    return want.render()
+
+
 @dataclass(frozen=True)
 class Desired:
-    """A follow-up rendered for this target; ``item`` carries SEQUENCE = the planner's revision."""
+    """A follow-up rendered for this target; ``item`` carries SEQUENCE = the planner's revision.
+
+    ``hash`` is always known; ``item`` may be rendered only when asked for (``render``), which the diff does only
+    for what it writes: an unchanged follow-up whose hash the render cache knows is never rendered."""
 
     uid: str
-    item: Item
-    hash: str
-    due: str
-    cancelled: bool
-    revision: int
+    item: Item = field(default=Lazy(_render), compare=False, repr=False)  # type: ignore[assignment]
+    hash: str = ""
+    due: str = ""
+    cancelled: bool = False
+    revision: int = 0
+    #: the UID the item carries on the target (None: the plan's)
+    remote: str | None = None
+    followup: FollowUp | None = field(default=None, compare=False, repr=False)
+    render: Callable[[], Item] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def carries(self) -> str:
+        """The UID the item carries on the target."""
+        return self.remote or self.uid
 
 
 # --- changes to the state alone (no write to the target) ----------------------------------------------------------

@@ -4,6 +4,7 @@ only through the provider and the state database."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from calsync.sync.diff import Adopt, AdoptEtag, Conflict, Desired, Forget, MarkG
 from calsync.sync.identity import Identity, remote_uid, with_uid
 from calsync.sync.lock import is_locked, target_lock
 from calsync.sync.recovery import Unconfirmed, check_lost_state, confirmed, read_unknown
+from calsync.sync.render_cache import RenderCache
 from calsync.sync.state import StateDB, StateRow, damaged, is_damage, move_aside, state_path
 
 #: How long a sync waits for another one of the same target to finish, by default (``lock_wait`` in the config).
@@ -69,8 +71,16 @@ class SyncReport:
     #: to-dos completed on the target and recorded as sent in the interview file
     completed: list[str] = field(default_factory=list)
 
+    #: names an item not labelled yet (labels are made when first needed: most items are never mentioned)
+    labeller: Callable[[str], str | None] | None = field(default=None, repr=False, compare=False)
+
     def label(self, uid: str) -> str:
-        return self.labels.get(uid, uid)
+        found = self.labels.get(uid)
+        if found is None and self.labeller is not None:
+            found = self.labeller(uid)
+            if found is not None:
+                self.labels[uid] = found
+        return found if found is not None else uid
 
     @property
     def writes(self) -> int:
@@ -122,31 +132,83 @@ def render_desired(
     now: datetime | None = None,
     pushed: dict[str, str] | None = None,
     uid_on_target: Callable[[str], str] | None = None,
+    cache: RenderCache | None = None,
 ) -> dict[str, Desired]:
-    """Every follow-up rendered for the target. With ``now``, one already due is rendered overdue (no alarm) --
-    unless ``pushed`` (UID -> content hash in the state) shows it went out in its plain form when it was still
-    ahead: that form stays, so nothing is rewritten just because time passed. ``uid_on_target`` gives the UID an
-    item carries on the target (the state's hashes are of that form)."""
-    from calsync.render import content_hash, is_overdue, render_item
+    """Every follow-up rendered for the target, under the UID it carries there (``uid_on_target``; the state's
+    hashes are of that form). With ``now``, one already due is rendered overdue (no alarm) -- unless ``pushed``
+    (UID -> content hash in the state) shows it went out in its plain form when it was still ahead: that form
+    stays, so nothing is rewritten just because time passed.
+
+    With a ``cache`` (see :mod:`calsync.sync.render_cache`), a follow-up whose inputs are those of the last sync
+    takes its hash from there and is rendered only if the diff needs its item."""
+    from calsync.render import is_overdue, render_item
+    from calsync.rewrite import content_hash
+    from calsync.sync.identity import with_uid
+    from calsync.sync.render_cache import OVERDUE, PLAIN
+
+    options = dict(component=component, alarm_minutes=alarm_minutes, templates=templates, decorate=decorate)
+
+    def rendered(followup: FollowUp, remote: str, form: str) -> Item:
+        item = render_item(followup, now=now if form == OVERDUE else None, **options)
+        return with_uid(item, remote) if remote != followup.uid else item
 
     desired: dict[str, Desired] = {}
     for followup in followups:
-        options = dict(component=component, alarm_minutes=alarm_minutes, templates=templates, decorate=decorate)
-        item = render_item(followup, now=now, **options)
-        if pushed and followup.uid in pushed and is_overdue(followup, now):
-            plain = render_item(followup, **options)
-            there = with_uid(plain, uid_on_target(followup.uid)) if uid_on_target is not None else plain
-            if content_hash(there) == pushed[followup.uid]:
-                item = plain
-        desired[followup.uid] = Desired(
-            uid=followup.uid,
-            item=item,
-            hash=content_hash(item),
+        uid = followup.uid
+        remote = uid_on_target(uid) if uid_on_target is not None else uid
+        made: dict[str, Item] = {}
+
+        hashes: dict[str, str] = {}
+
+        def hash_of(form: str, followup: FollowUp = followup, remote: str = remote, made=made, hashes=hashes) -> str:
+            if form in hashes:
+                return hashes[form]
+            key = cache.key(followup, remote, form) if cache is not None else ""
+            found = cache.hash_for(followup.uid, form, key) if cache is not None else None
+            if found is None:
+                made[form] = rendered(followup, remote, form)
+                found = content_hash(made[form])
+                if cache is not None:
+                    cache.learn(followup.uid, form, key, found)
+            hashes[form] = found
+            return found
+
+        form = PLAIN
+        if is_overdue(followup, now):
+            form = OVERDUE
+            went_out = pushed.get(uid) if pushed else None
+            # Which form is on the target: the overdue one, or the plain one (it went out while still ahead)?
+            if went_out is not None and hash_of(OVERDUE) != went_out and hash_of(PLAIN) == went_out:
+                form = PLAIN
+        known = hash_of(form)
+        desired[uid] = Desired(
+            uid=uid,
+            item=made.get(form),  # type: ignore[arg-type]
+            hash=known,
             due=followup.due.astimezone(UTC).isoformat(),
             cancelled=followup.cancelled,
             revision=followup.revision,
+            remote=None if remote == uid else remote,
+            followup=followup,
+            render=functools.partial(rendered, followup, remote, form),
         )
     return desired
+
+
+def render_cache(db: StateDB, component: str, alarm, templates, decorate: Decorate | None) -> RenderCache:
+    """The render cache of this target, for these settings (disabled when a decorating plugin declares no inputs,
+    or custom templates cannot say what they depend on)."""
+    from calsync.sync.render_cache import RenderCache, decoration_key, settings_text
+
+    decoration = decoration_key(decorate)
+    if templates is None:
+        templates_key: str | None = "calsync"
+    else:
+        keyer = getattr(templates, "cache_key", None)
+        templates_key = keyer() if callable(keyer) else None
+    if decoration is None or templates_key is None:
+        return RenderCache(enabled=False)
+    return RenderCache(known=db.renders(), settings=settings_text(component, alarm, templates_key, decoration))
 
 
 def sync_target(
@@ -188,27 +250,29 @@ def sync_target(
     path = state_path(target, directory)
 
     def run(db: StateDB, provider: Provider, adopt: bool, dry_run: bool) -> SyncReport:
-        pushed = {uid: row.hash for uid, row in db.rows().items() if not row.gone}
+        state = db.rows()
+        pushed = {uid: row.hash for uid, row in state.items() if not row.gone}
         naming = Naming(component, uid_suffix(target), db.identities())
-        desired = render_desired(
-            followups, component, alarm, templates, decorate, now=now, pushed=pushed, uid_on_target=naming.wanted
-        )
+        cache = render_cache(db, component, alarm, templates, decorate)
+        options = dict(now=now, pushed=pushed, uid_on_target=naming.wanted, cache=cache)
+        desired = render_desired(followups, component, alarm, templates, decorate, **options)
         read_back = None
         if on_completed is not None and component == "todo" and provider_cls.can_read:
 
             def read_back(report, state, remote, desired, now):
                 def rerender(plan):
-                    fresh = render_desired(
-                        plan, component, alarm, templates, decorate, now=now, pushed=pushed,
-                        uid_on_target=naming.wanted,
-                    )  # fmt: skip
+                    fresh = render_desired(plan, component, alarm, templates, decorate, **options)
                     return {uid: _carrying(want, naming.wanted(uid)) for uid, want in fresh.items()}
 
                 return _read_back(report, provider, db, state, remote, desired, on_completed, rerender, dry_run, now)
 
-        return _sync(
-            target, provider, db, desired, dry_run, force, cancelled_mode, now, naming, adopt, progress, read_back
-        )
+        report = _sync(
+            target, provider, db, desired, dry_run, force, cancelled_mode, now, naming, adopt, progress, read_back,
+            state,
+        )  # fmt: skip
+        if not dry_run:
+            db.put_renders(cache.learnt, keep=set(desired))
+        return report
 
     if dry_run:  # read-only: never waits for, nor takes, the lock
         report = _open_and_sync(target, path, provider, provider_cls, run, adopt, dry_run=True)
@@ -289,9 +353,10 @@ def _sync(
     adopt=False,
     progress=None,
     read_back=None,
+    state: dict[str, StateRow] | None = None,
 ) -> SyncReport:
     report = SyncReport(target.name, provider.describe(), dry_run=dry_run)
-    state = db.rows()
+    state = dict(state) if state is not None else db.rows()
     if not dry_run:
         _move_to_wanted_uids(db, state, desired, naming)
     desired = {uid: _carrying(want, naming.wanted(uid)) for uid, want in desired.items()}
@@ -373,12 +438,14 @@ def _sync(
 
 
 def _carrying(want: Desired, uid: str) -> Desired:
-    if want.item.uid == uid:
+    if want.carries == uid:
         return want
     from calsync.rewrite import content_hash
 
     item = with_uid(want.item, uid)
-    return dataclasses.replace(want, item=item, hash=content_hash(item))
+    return dataclasses.replace(
+        want, item=item, hash=content_hash(item), remote=None if uid == want.uid else uid, render=None
+    )
 
 
 def _move_to_wanted_uids(db: StateDB, state: dict[str, StateRow], desired, naming: Naming) -> None:
@@ -399,7 +466,7 @@ def _scan(provider: Provider, naming: Naming, known, token, desired, retired) ->
     back: dict[str, str] = {}
     for uid, item in known.items():
         remote = naming.in_use(uid)
-        on_target[remote] = dataclasses.replace(item, uid=remote)
+        on_target[remote] = RemoteItem(remote, item.href, item.etag) if remote != uid else item
         back[remote] = uid
     for uid in desired:
         back.setdefault(naming.wanted(uid), uid)
@@ -411,7 +478,7 @@ def _scan(provider: Provider, naming: Naming, known, token, desired, retired) ->
         uid = back.get(remote)
         if uid is None:  # calsync's, but not an identity of this state: listed as unknown, never touched
             uid = remote if remote not in desired else f"{remote} (unknown)"
-        items[uid] = dataclasses.replace(item, uid=uid)
+        items[uid] = item if item.uid == uid else RemoteItem(uid, item.href, item.etag)
     return Scan(items, scan.token)
 
 
@@ -500,7 +567,7 @@ def _what(action: Action, state: dict[str, StateRow], desired) -> tuple[str, str
         return action.uid, ""
     component = item.component
     summary = str(component.get("SUMMARY", action.uid))
-    followup = item.followup or (desired[action.uid].item.followup if action.uid in desired else None)
+    followup = item.followup or (desired[action.uid].followup if action.uid in desired else None)
     if followup is not None:
         due = followup.due
     else:
@@ -647,7 +714,7 @@ def _read_back(
     from calsync.report import when_label
     from calsync.sync.readback import find_completions
 
-    planned = {uid: want.item.followup for uid, want in desired.items() if want.item.followup is not None}
+    planned = {uid: want.followup for uid, want in desired.items() if want.followup is not None}
     found = find_completions(provider, state, remote, planned, now.date())
     if not found:
         return desired
@@ -674,7 +741,7 @@ def _id_change_guard(desired: dict[str, Desired], state: dict[str, StateRow]) ->
     """Stop before writing when an edit changed an interview's derived id (see :mod:`calsync.sync.idchange`)."""
     from calsync.sync.idchange import id_changes
 
-    planned = [want.item.followup for want in desired.values() if want.item.followup is not None]
+    planned = [want.followup for want in desired.values() if want.followup is not None]
     changes = id_changes(planned, state)
     if changes:
         raise UserError(changes[0].message())
@@ -692,17 +759,19 @@ def _name_items(report: SyncReport, desired: dict[str, Desired], state: dict[str
     """Label every item the report may mention, and list the moves (old -> new due time) of the updates."""
     from calsync.report import item_label, row_label, when_label
 
-    uids = {a.uid for a in plan.actions} | {c.uid for c in plan.conflicts} | set(state)
-    for uid in uids:
+    def labeller(uid: str) -> str | None:
         want = desired.get(uid)
-        if want is not None and want.item.followup is not None:
-            report.labels[uid] = item_label(want.item)
-        elif uid in state:
-            report.labels[uid] = row_label(state[uid])
+        if want is not None and want.followup is not None:
+            return item_label(want.item)
+        if uid in state:
+            return row_label(state[uid])
+        return None
+
+    report.labeller = labeller
     for action in plan.actions:
         want, row = desired.get(action.uid), state.get(action.uid)
         if isinstance(action, Update) and want is not None and row is not None and want.due != row.due:
-            zone = want.item.followup.due.tzinfo if want.item.followup else UTC
+            zone = want.followup.due.tzinfo if want.followup else UTC
             old = datetime.fromisoformat(row.due).astimezone(zone)
             report.moves.append(
                 (action.uid, when_label(old), when_label(datetime.fromisoformat(want.due).astimezone(zone)))

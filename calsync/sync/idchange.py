@@ -58,11 +58,16 @@ def id_changes(planned: list[FollowUp], state: Mapping[str, StateRow]) -> list[I
     """Interviews whose derived id is new to the state while another derived id of the same day, with a closing
     reminder at the same time, is about to lose all its reminders."""
     planned_ids = {f.interview.id for f in planned}
+    by_uid = {f.uid: f for f in planned}
     known: dict[str, list[StateRow]] = {}
     for row in state.values():
         if row.gone or row.cancelled:
             continue
-        interview_id = _fields(row).get(b"X-CALSYNC-INTERVIEW", b"").decode("utf-8", "replace").strip()
+        followup = by_uid.get(row.uid)
+        if followup is not None:  # still planned: its interview is the one it was written for (no need to read it)
+            interview_id = followup.interview.id
+        else:
+            interview_id = _fields(row).get(b"X-CALSYNC-INTERVIEW", b"").decode("utf-8", "replace").strip()
         if interview_id:
             known.setdefault(interview_id, []).append(row)
     orphans = {old: rows for old, rows in known.items() if old not in planned_ids and _DERIVED.fullmatch(old)}

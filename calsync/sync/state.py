@@ -78,6 +78,15 @@ create table if not exists retired (
     uid text not null,
     etag text
 );
+-- The render cache (render_cache.py): per follow-up and form, the key of its rendering's inputs and the content
+-- hash they gave. A memo: losing it costs one rendering.
+create table if not exists renders (
+    uid text not null,
+    form text not null,
+    key text not null,
+    hash text not null,
+    primary key (uid, form)
+);
 """
 
 
@@ -159,6 +168,8 @@ class StateDB:
         self.target = target or path.stem
         #: True when the database was new or held no sync yet: nothing is known about the target.
         self.fresh = False
+        #: True once this connection wrote anything (a sync that wrote nothing needs no new backup).
+        self.changed = False
         try:
             if read_only:
                 exists = path.exists()
@@ -219,8 +230,11 @@ class StateDB:
             self.set_meta("since", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
     def backup(self) -> Path:
-        """Copy the state, consistent, to ``….sqlite.bak`` beside it (replacing the previous copy)."""
+        """Copy the state, consistent, to ``….sqlite.bak`` beside it (replacing the previous copy), unless nothing
+        was written since the last copy was made."""
         copy = self.path.with_name(self.path.name + ".bak")
+        if not self.changed and copy.exists():
+            return copy
         temp = copy.with_name(copy.name + ".tmp")
         os.close(os.open(temp, os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o600))
         target = sqlite3.connect(temp)
@@ -236,6 +250,7 @@ class StateDB:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.changed = True
         self._db.execute("begin immediate")
         try:
             yield self._db
@@ -303,6 +318,8 @@ class StateDB:
 
     def record_intents(self, rows: list[StateRow]) -> None:
         """Before sending updates: what each will make of its row. One transaction for all."""
+        if not rows:
+            return
         with self.transaction() as db:
             db.executemany(
                 "insert or replace into intents (uid, hash, sequence, due, cancelled, ical) values (?, ?, ?, ?, ?, ?)",
@@ -314,6 +331,8 @@ class StateDB:
             db.execute("delete from intents where uid = ?", (uid,))
 
     def set_meta(self, key: str, value: str | None) -> None:
+        if self.meta(key) == value:
+            return
         with self.transaction() as db:
             if value is None:
                 db.execute("delete from meta where key = ?", (key,))
@@ -352,6 +371,8 @@ class StateDB:
             )
 
     def drop_refusals(self, uids: list[str]) -> None:
+        if not uids:
+            return
         with self.transaction() as db:
             db.executemany("delete from refusals where uid = ?", [(uid,) for uid in uids])
 
@@ -361,6 +382,8 @@ class StateDB:
 
     def put_identities(self, identities: list[Identity]) -> None:
         """Before writing under a UID: which one each item carries. One transaction for all."""
+        if not identities:
+            return
         with self.transaction() as db:
             db.executemany(
                 "insert or replace into identities (uid, remote, generation) values (?, ?, ?)",
@@ -384,6 +407,31 @@ class StateDB:
     def retired(self) -> dict[str, tuple[str, str | None]]:
         """Old resources to delete: href -> (plan UID, ETag)."""
         return {row[0]: (row[1], row[2]) for row in self._db.execute("select href, uid, etag from retired")}
+
+    # --- the render cache --------------------------------------------------------------------------------------
+
+    def renders(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """(uid, form) -> (key, hash); empty in a database from before the cache (read-only: not migrated)."""
+        try:
+            cursor = self._db.execute("select uid, form, key, hash from renders")
+        except sqlite3.OperationalError:
+            return {}
+        return {(row[0], row[1]): (row[2], row[3]) for row in cursor}
+
+    def put_renders(self, learnt: dict[tuple[str, str], tuple[str, str]], keep: set[str]) -> None:
+        """Remember what this run rendered, and forget the follow-ups no longer planned. One transaction, and none
+        when nothing changed."""
+        gone = [] if not keep else [
+            (uid,) for (uid,) in self._db.execute("select distinct uid from renders") if uid not in keep
+        ]  # fmt: skip
+        if not learnt and not gone:
+            return
+        with self.transaction() as db:
+            db.executemany("delete from renders where uid = ?", gone)
+            db.executemany(
+                "insert or replace into renders (uid, form, key, hash) values (?, ?, ?, ?)",
+                [(uid, form, key, content) for (uid, form), (key, content) in learnt.items()],
+            )
 
     def drop_retired(self, href: str) -> None:
         with self.transaction() as db:

@@ -19,7 +19,7 @@ from calsync.files import (
     write_atomic,
 )
 from calsync.options import Option
-from calsync.provider import MANAGED_PROPERTY, Action, Fetched, Item, Outcome, Provider, RemoteItem, Written
+from calsync.provider import MANAGED_PROPERTY, Action, Fetched, Item, Outcome, Provider, RemoteItem, Scan, Written
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,200}")
 _MARK = MANAGED_PROPERTY.encode() + b":1"
@@ -64,8 +64,17 @@ class VdirProvider(Provider):
         return self.folder / href
 
     def list_items(self):
+        return self._listing({})
+
+    def scan(self, known, token):
+        """Every managed item, as :meth:`list_items` finds them; a file whose ETag (mtime, size, inode) is the one
+        the state knows for that name is calsync's last write, unchanged: it is not read again."""
+        return Scan({item.uid: item for item in self._listing(known)}, None)
+
+    def _listing(self, known) -> Iterator[RemoteItem]:
         if not self.folder.is_dir():
             return
+        unchanged = {item.href: item for item in known.values() if item.etag is not None}
         with os.scandir(self.folder) as entries:
             for entry in entries:
                 if not entry.name.endswith(".ics") or not entry.is_file(follow_symlinks=False):
@@ -74,6 +83,10 @@ class VdirProvider(Provider):
                     continue
                 try:
                     stat = entry.stat(follow_symlinks=False)
+                    seen = unchanged.get(entry.name)
+                    if seen is not None and seen.etag == file_etag(stat):
+                        yield seen
+                        continue
                     data = read_regular(Path(entry.path), MAX_ITEM_BYTES)
                 except OSError:  # gone meanwhile, unreadable, or too large to be ours
                     continue

@@ -1,0 +1,125 @@
+"""Render only what changed: each follow-up's rendered form is remembered by a key over everything it depends on.
+
+A follow-up's item is a pure function of a known set of inputs: the follow-up itself (its interview included, but
+not where in the file it was written), the component kind, its alarm lead time, the templates (the user's files
+and their ``[me]``), the decorating plugins (their declared inputs, see ``calsync_decoration_inputs``), the UID it
+carries on the target, whether it is rendered overdue, and calsync's own rendering code. The state database keeps,
+per follow-up, the key of those inputs beside the content hash they gave (table ``renders``): when the key is the
+same, the hash is taken from there and nothing is rendered; the item itself is rendered only if something is to be
+written. A change of any input changes the keys of exactly the follow-ups it touches.
+
+The cache is a memo, never a source of truth: a lost or stale entry costs one rendering, nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from calsync.model import FollowUp, Interview
+
+#: The two forms a follow-up can take on a target: "plain" (as planned) and "overdue" (due before now: no alarm,
+#: marked so); a follow-up not yet due has only the first.
+PLAIN, OVERDUE = "plain", "overdue"
+
+# The modules whose code decides the bytes of an item: a change to any of them (a new calsync, or an edited
+# checkout) renders everything again.
+_RENDERING_MODULES = (
+    "calsync.render",
+    "calsync.ical_text",
+    "calsync.vtimezone",
+    "calsync.seal",
+    "calsync.rewrite",
+    "calsync.templates",
+    "calsync.uids",
+    "calsync.sync.identity",
+)
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of calsync's version and of the source of the modules that render items."""
+    import importlib.util
+
+    import calsync
+
+    digest = hashlib.sha256(calsync.__version__.encode())
+    for name in _RENDERING_MODULES:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        digest.update(name.encode())
+        digest.update(Path(origin).read_bytes() if origin and Path(origin).is_file() else b"?")
+    return digest.hexdigest()
+
+
+def decoration_key(decorate: Callable[..., Any] | None) -> str | None:
+    """What the decorating plugins declare their decoration depends on; None when one of them declares nothing
+    (then nothing is cached: every follow-up is rendered, as before)."""
+    if decorate is None:
+        return ""
+    declared = getattr(decorate, "cache_key", None)
+    return declared if isinstance(declared, str) else None
+
+
+@dataclass
+class RenderCache:
+    """The keys and hashes of the last sync (``known``: (uid, form) -> (key, hash)), and what this run learnt."""
+
+    known: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    learnt: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    settings: str = ""
+    enabled: bool = True
+    _interviews: dict[int, tuple[Interview, str]] = field(default_factory=dict, repr=False)
+
+    def key(self, followup: FollowUp, remote_uid: str, form: str) -> str:
+        """The key of everything ``followup``'s item depends on, rendered in ``form`` under ``remote_uid``."""
+        interview = followup.interview
+        cached = self._interviews.get(id(interview))
+        if cached is None or cached[0] is not interview:
+            cached = (interview, _interview_text(interview))
+            self._interviews[id(interview)] = cached
+        own = repr(_followup_fields(followup))
+        text = "\x1f".join((self.settings, cached[1], own, remote_uid, form))
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def hash_for(self, uid: str, form: str, key: str) -> str | None:
+        """The content hash remembered for this key, if it is the one remembered."""
+        if not self.enabled:
+            return None
+        found = self.known.get((uid, form))
+        return found[1] if found is not None and found[0] == key else None
+
+    def learn(self, uid: str, form: str, key: str, content_hash: str) -> None:
+        if self.enabled and self.known.get((uid, form)) != (key, content_hash):
+            self.learnt[(uid, form)] = (key, content_hash)
+
+
+def settings_text(
+    component: str,
+    alarm_minutes: int | Mapping[str, int],
+    templates_key: str,
+    decoration: str,
+) -> str:
+    """The inputs every follow-up of one target shares."""
+    alarms = alarm_minutes if isinstance(alarm_minutes, int) else sorted(alarm_minutes.items())
+    return repr((code_fingerprint(), component, alarms, templates_key, decoration))
+
+
+# Every field of a follow-up but its interview (keyed once per interview); its interview's fields but ``source``
+# (where it was written: adding an interview above another moves it, and changes nothing it renders to).
+_FOLLOWUP_FIELDS = tuple(f.name for f in dataclasses.fields(FollowUp) if f.name != "interview")
+_INTERVIEW_FIELDS = tuple(f.name for f in dataclasses.fields(Interview) if f.name != "source")
+
+
+_followup_fields = operator.attrgetter(*_FOLLOWUP_FIELDS)
+_interview_fields = operator.attrgetter(*_INTERVIEW_FIELDS)
+
+
+def _interview_text(interview: Interview) -> str:
+    return repr(_interview_fields(interview))
