@@ -112,7 +112,7 @@ def read_regular_stat(path: Path, limit: int) -> tuple[bytes, os.stat_result]:
     return b"".join(chunks), opened
 
 
-def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
+def write_atomic(path: Path, data: bytes, mode: int | None = None, *, sync: bool = True) -> None:
     """Replace ``path`` with ``data`` in one step: a reader sees the old file or the new one, never half.
 
     A symlink is followed and the file it points to is replaced. The file keeps its mode; a new one gets
@@ -127,7 +127,7 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
         st = None
     if st is not None:
         _check_regular(st, None)
-    temp = _written_temp(real, data, mode, st)
+    temp = _written_temp(real, data, mode, st, sync)
     try:
         os.replace(temp, real)
     except BaseException:
@@ -151,9 +151,12 @@ def write_output(path: Path, data: bytes) -> None:
     write_atomic(path, data)
 
 
-def create_exclusive(path: Path, data: bytes, mode: int | None = None) -> bool:
-    """Write ``data`` to ``path`` only if nothing is there, atomically. False if something was there."""
-    temp = _written_temp(path, data, mode, None)
+def create_exclusive(path: Path, data: bytes, mode: int | None = None, *, sync: bool = True) -> bool:
+    """Write ``data`` to ``path`` only if nothing is there, atomically. False if something was there.
+
+    ``sync=False`` (here and in :func:`write_atomic`) leaves the data in the page cache: for a caller that writes
+    many files and then makes them durable at once (:func:`sync_folder`) before telling anyone they are written."""
+    temp = _written_temp(path, data, mode, None, sync)
     try:
         os.link(temp, path)  # fails if path exists: no clobbering, even in a race
     except FileExistsError:
@@ -167,8 +170,9 @@ def temp_name() -> str:
     return f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}{TEMP_SUFFIX}"
 
 
-def _written_temp(path: Path, data: bytes, mode: int | None, existing: os.stat_result | None) -> str:
-    """A temporary file beside ``path`` (same file system, so rename and link are atomic), synced to disk."""
+def _written_temp(path: Path, data: bytes, mode: int | None, existing: os.stat_result | None, sync: bool = True) -> str:
+    """A temporary file beside ``path`` (same file system, so rename and link are atomic), synced to disk
+    (unless ``sync`` is False)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     while True:
         temp = os.path.join(path.parent, temp_name())
@@ -188,11 +192,37 @@ def _written_temp(path: Path, data: bytes, mode: int | None, existing: os.stat_r
                 os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
     except BaseException:
         _unlink_quietly(temp)
         raise
     return temp
+
+
+def sync_folder(folder: Path) -> None:
+    """Make every file written in ``folder`` durable, and the folder's entries (new names, removed ones): one
+    ``syncfs`` of its file system where the system has it (Linux), else ``sync``, then an ``fsync`` of the folder.
+    Far cheaper than an ``fsync`` per file when many were written."""
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        if not _syncfs(fd):
+            os.sync()
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _syncfs(fd: int) -> bool:
+    try:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        syncfs = libc.syncfs
+    except (OSError, AttributeError):
+        return False
+    return syncfs(fd) == 0
 
 
 def remove_stale_temps(folder: Path, *, now: float | None = None) -> int:

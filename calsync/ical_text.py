@@ -39,34 +39,19 @@ def fold(line: str) -> str:
     and never leaving a backslash (or RFC 6868 caret) at the end of a part, as icalendar does."""
     if len(line) < 75 and (line.isascii() or len(line.encode()) < 75):
         return line
-    parts: list[str] = []
-    if line.isascii():  # one byte a character: cut by slicing
-        start, length = 0, len(line)
-        while length - start > 74:
-            end = start + 74
-            if line[end - 1] in "\\^":
-                end -= 1
-            parts.append(line[start:end])
-            start = end
-        parts.append(line[start:])
-        return "\r\n ".join(parts)
-    current: list[str] = []
-    size = 0
-    for char in line:
-        width = 1 if char < "\x80" else len(char.encode())
-        if current and size + width >= 75:
-            if len(current) > 1 and current[-1] in "\\^":
-                carried = current.pop()
-                parts.append("".join(current))
-                current, size = [carried], len(carried.encode())
-            else:
-                parts.append("".join(current))
-                current, size = [], 0
-        current.append(char)
-        size += width
-    if current:
-        parts.append("".join(current))
-    return "\r\n ".join(parts)
+    data = line.encode()
+    parts: list[bytes] = []
+    start, length = 0, len(data)
+    while length - start > 74:
+        end = start + 74
+        while data[end] & 0xC0 == 0x80:  # inside a character: cut before it
+            end -= 1
+        if data[end - 1] in b"\\^" and end - start > 1:
+            end -= 1  # an escape's backslash goes with what it escapes
+        parts.append(data[start:end])
+        start = end
+    parts.append(data[start:])
+    return b"\r\n ".join(parts).decode()
 
 
 def utc_text(moment: datetime) -> str:

@@ -12,12 +12,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 
-class Medium(enum.StrEnum):
+class _Enum(enum.StrEnum):
+    def __repr__(self) -> str:  # short and cheap: the render cache keys repr every follow-up's fields
+        return f"{type(self).__name__}.{self.name}"
+
+
+class Medium(_Enum):
     EMAIL = "email"
     PHONE = "phone"
 
 
-class Kind(enum.StrEnum):
+class Kind(_Enum):
     """The kinds of follow-up, in the order they happen."""
 
     CLOSING = "closing"
@@ -27,12 +32,12 @@ class Kind(enum.StrEnum):
     FEEDBACK_REQUEST = "feedback_request"
 
 
-class Status(enum.StrEnum):
+class Status(_Enum):
     PLANNED = "planned"
     CANCELLED = "cancelled"
 
 
-class EventKind(enum.StrEnum):
+class EventKind(_Enum):
     """What can happen after an interview (the file's ``[[interviews.events]]``)."""
 
     REPLIED = "replied"
@@ -176,3 +181,10 @@ class FollowUp:
         """``due`` plus the duration as elapsed time (wall-clock arithmetic would be an hour off across DST)."""
         elapsed = self.due.astimezone(UTC) + timedelta(minutes=self.duration_minutes)
         return elapsed.astimezone(self.due.tzinfo)
+
+
+def is_overdue(followup: FollowUp, now: datetime | None) -> bool:
+    """Whether ``followup`` is due before ``now`` (never, without a clock; never when cancelled or sent)."""
+    if now is None or followup.cancelled or followup.done:
+        return False  # a follow-up already sent is done, not late
+    return followup.due.astimezone(UTC) < now.astimezone(UTC)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from calsync.errors import UserError
 from calsync.ical_text import FOOTER, HEADER, PRODID, duration_text, escape_text, fold, utc_text  # noqa: F401
-from calsync.model import FollowUp, Kind
+from calsync.model import FollowUp, Kind, is_overdue
 from calsync.provider import MANAGED_PROPERTY, Item
 from calsync.rewrite import (  # noqa: F401  (re-exported: the names plugins and tests know)
     calendar_of,
@@ -360,13 +360,6 @@ def _component_bytes(
             return written, parts.zones
     comp, zones = _build(followup, parts, sequence, dtstamp, decorate)
     return comp.to_ical(), zones
-
-
-def is_overdue(followup: FollowUp, now: datetime | None) -> bool:
-    """Whether ``followup`` is due before ``now`` (never, without a clock; never when cancelled or sent)."""
-    if now is None or followup.cancelled or followup.done:
-        return False  # a follow-up already sent is done, not late
-    return followup.due.astimezone(UTC) < now.astimezone(UTC)
 
 
 def completed_at(followup: FollowUp) -> datetime:

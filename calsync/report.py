@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -86,18 +85,18 @@ def when_label(moment: datetime) -> str:
 
 def item_label(item: Item) -> str:
     """How messages name an item: its summary and due time."""
+    from calsync.rewrite import summary_of
+
     followup = item.followup
-    summary = str(item.component.get("SUMMARY", "")) or item.uid
+    summary = summary_of(item.ical) or item.uid
     return f"{summary} ({when_label(followup.due)})" if followup is not None else summary
-
-
-_SUMMARY = re.compile(rb"^SUMMARY[;:](?:[^:\r\n]*:)?(.*?)\r?$", re.M)
 
 
 def row_summary(row: StateRow) -> str:
     """The SUMMARY of an item's last pushed form."""
-    match = _SUMMARY.search(re.sub(rb"\r?\n[ \t]", b"", row.ical or b""))
-    return match.group(1).decode("utf-8", "replace").replace("\\,", ",").replace("\\;", ";") if match else row.uid
+    from calsync.rewrite import summary_of
+
+    return summary_of(row.ical or b"") or row.uid
 
 
 def row_label(row: StateRow) -> str:

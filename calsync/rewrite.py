@@ -7,6 +7,7 @@ can be cancelled or re-sequenced without being rendered again; icalendar parses 
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,6 @@ from calsync.ical_text import (
     property_name,
     tzids,
     unfold,
-    unfolded_lines,
     utc_text,
 )
 from calsync.provider import Item
@@ -32,14 +32,30 @@ def content_hash(item: Item) -> str:
     """SHA-256 (hex) of the item's content without DTSTAMP and SEQUENCE: equal iff what the user sees is equal.
 
     Folding and line endings do not count."""
-    digest = hashlib.sha256()
-    for line in unfolded_lines(item.ical):
-        name = property_name(line)
-        if name in ("DTSTAMP", "SEQUENCE"):
-            continue
-        digest.update(line.encode("utf-8"))
-        digest.update(b"\n")
-    return digest.hexdigest()
+    text = item.ical.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    unfolded = _FOLD.sub("", "\n".join(line for line in text.split("\n") if line))
+    kept = [line for line in unfolded.split("\n") if line and not _UNHASHED.match(line)]
+    return hashlib.sha256("".join(f"{line}\n" for line in kept).encode("utf-8")).hexdigest()
+
+
+_FOLD = re.compile(r"\n[ \t]")
+# The properties a new revision changes by itself: not content.
+_UNHASHED = re.compile(r"(?:DTSTAMP|SEQUENCE)(?![A-Za-z0-9-])", re.IGNORECASE | re.ASCII)
+
+
+# SUMMARY, its parameters (quoted ones may hold a colon), then the value: "Retry: check in" stays whole.
+_SUMMARY = re.compile(rb'^SUMMARY(?:;(?:"[^"\r\n]*"|[^:"\r\n])*)?:(.*?)\r?$', re.M | re.I)
+_ESCAPED = re.compile(r"\\([\\;,nN])")
+
+
+def summary_of(data: bytes) -> str | None:
+    """The first SUMMARY of ``data``, unescaped, read from the text (no parsing into objects); None if it has
+    none."""
+    match = _SUMMARY.search(re.sub(rb"\r?\n[ \t]", b"", data))
+    if match is None:
+        return None
+    text = match.group(1).decode("utf-8", "replace")
+    return _ESCAPED.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), text)
 
 
 def with_revision(item: Item, sequence: int, dtstamp: datetime) -> Item:

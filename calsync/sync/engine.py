@@ -141,7 +141,7 @@ def render_desired(
 
     With a ``cache`` (see :mod:`calsync.sync.render_cache`), a follow-up whose inputs are those of the last sync
     takes its hash from there and is rendered only if the diff needs its item."""
-    from calsync.render import is_overdue, render_item
+    from calsync.model import is_overdue
     from calsync.rewrite import content_hash
     from calsync.sync.identity import with_uid
     from calsync.sync.render_cache import OVERDUE, PLAIN
@@ -149,6 +149,8 @@ def render_desired(
     options = dict(component=component, alarm_minutes=alarm_minutes, templates=templates, decorate=decorate)
 
     def rendered(followup: FollowUp, remote: str, form: str) -> Item:
+        from calsync.render import render_item
+
         item = render_item(followup, now=now if form == OVERDUE else None, **options)
         return with_uid(item, remote) if remote != followup.uid else item
 
@@ -752,7 +754,9 @@ def _summary(action, state: dict[str, StateRow]) -> str:
         from calsync.report import row_summary
 
         return row_summary(state[action.uid]) if action.uid in state else action.uid
-    return str(action.item.component.get("SUMMARY", ""))
+    from calsync.rewrite import summary_of
+
+    return summary_of(action.item.ical) or ""
 
 
 def _name_items(report: SyncReport, desired: dict[str, Desired], state: dict[str, StateRow], plan) -> None:

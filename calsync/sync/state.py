@@ -215,13 +215,14 @@ class StateDB:
 
     def _migrate(self, version: int) -> None:
         self._db.executescript(_SCHEMA)  # every table "if not exists": creates what is missing, nothing else
-        with self.transaction() as db:
-            if version < SCHEMA_VERSION:
-                for table, column, declaration in _ADDED_COLUMNS:
-                    columns = {row[1] for row in db.execute(f"pragma table_info({table})")}
-                    if column not in columns:
-                        db.execute(f"alter table {table} add column {column} {declaration}")
-                db.execute(f"pragma user_version = {SCHEMA_VERSION}")
+        if version >= SCHEMA_VERSION:
+            return
+        with self.transaction() as db:  # columns checked again inside: another process may have migrated meanwhile
+            for table, column, declaration in _ADDED_COLUMNS:
+                columns = {row[1] for row in db.execute(f"pragma table_info({table})")}
+                if column not in columns:
+                    db.execute(f"alter table {table} add column {column} {declaration}")
+            db.execute(f"pragma user_version = {SCHEMA_VERSION}")
 
     def mark_started(self) -> None:
         """Remember that a sync began writing to the target: from now on, items found there without a row are

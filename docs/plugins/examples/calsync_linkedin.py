@@ -37,3 +37,9 @@ def calsync_decorate_component(component, followup):
     for key, text in texts.items():
         component.pop(key, None)
         component.add(key, text)
+
+
+@hookimpl
+def calsync_decoration_inputs():
+    # The text depends on the follow-up alone (and this plugin's version): calsync may keep what it rendered.
+    return "calsync-linkedin 1"
