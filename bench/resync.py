@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import http.client
 import json
 import os
@@ -278,31 +279,58 @@ def raw_put_child(url: str, username: str, password: str, folder: str, source: s
 def raw_put(server, folder: str, source: Path, workers: int) -> float:
     server.make_calendar(folder.strip("/").rsplit("/", 1)[-1])
     command = [sys.executable, __file__, "--raw-put", server.url, server.username, folder, str(source), str(workers)]
+    server.proxy.reset()
     done = subprocess.run(
         command, capture_output=True, text=True, env={**os.environ, PASSWORD_ENV: server.password}, check=True
     )
+    SERVER_SECONDS[workers] = server_seconds(server)
     return json.loads(done.stdout)["seconds"]
 
 
-def bench_caldav(tmp: Path, name: str, start: Callable[[], AbstractContextManager], size: int, runs: int) -> None:
+SERVER_SECONDS: dict[int, float] = {}
+
+
+def server_seconds(server) -> float:
+    """The time the server itself spent answering the requests the proxy saw since its last reset (summed: with
+    parallel requests it can exceed the wall time)."""
+    return sum(record.seconds for record in server.proxy.snapshot())
+
+
+def bench_caldav(
+    tmp: Path, name: str, start: Callable[[], AbstractContextManager], size: int, runs: int, pools: list[int]
+) -> None:
     print(f"\n== {name}, {size} follow-ups ==", flush=True)
     with start() as server:
         env = {PASSWORD_ENV: server.password}
         files = tmp / f"{name}-ws" / "files"
+        login = f'username = "{server.username}"\npassword_env = "{PASSWORD_ENV}"\n'
         targets = (
             f'[targets.dav]\nprovider = "caldav"\nurl = "{server.url}"\ncalendar = "calsync"\ncreate = true\n'
-            f'username = "{server.username}"\npassword_env = "{PASSWORD_ENV}"\n\n'
-            f'[targets.files]\nprovider = "vdir"\npath = "{files}"\n'
+            f'{login}\n[targets.files]\nprovider = "vdir"\npath = "{files}"\n'
         )
+        for n in pools:  # calsync's first sync with n writes in flight (the target option connections)
+            targets += (
+                f'\n[targets.pool{n}]\nprovider = "caldav"\nurl = "{server.url}"\ncalendar = "calsync-{n}"\n'
+                f"create = true\nconnections = {n}\n{login}"
+            )
         ws = Workspace(tmp / f"{name}-ws", size, targets)
-        run(ws.sync("files"), env)  # the same items as files: the raw loops' bodies and vdirsyncer's source
+        # the same items as files: the raw loops' bodies and vdirsyncer's source; its time is calsync's local part
+        # (start-up, plan, render, state) of a first sync, without the network
+        local = run(ws.sync("files"), env)
 
         raw_seq = raw_put(server, f"{server.home}raw-seq/", files, 1)
         raw_par = raw_put(server, f"{server.home}raw-par/", files, PARALLEL_PUTS)
         server.proxy.reset()
         first = run(ws.sync("dav"), env)
         first_requests = len(server.proxy.records)
+        methods = collections.Counter(record.method for record in server.proxy.snapshot())
         faster = "sequential" if raw_seq <= raw_par else f"parallel x{PARALLEL_PUTS}"
+        # calsync's provider writes one request at a time: parallel PUTs were no faster on these servers (2026-11-29)
+        verdict = (
+            "parallel writes do not help here: calsync writes sequentially"
+            if raw_seq <= raw_par
+            else "parallel writes help here, calsync writes sequentially: a case for a pool"
+        )
         record(
             Result(
                 f"{name} first sync, {size}",
@@ -310,10 +338,27 @@ def bench_caldav(tmp: Path, name: str, start: Callable[[], AbstractContextManage
                 min(raw_seq, raw_par),
                 "raw PUT loop",
                 1.0,
-                f"raw sequential {raw_seq:.2f} s, parallel x{PARALLEL_PUTS} {raw_par:.2f} s ({faster} faster); "
-                f"calsync {first_requests} requests",
+                f"raw sequential {raw_seq:.2f} s, parallel x{PARALLEL_PUTS} {raw_par:.2f} s ({faster} faster: "
+                f"{verdict}); the server's own time: raw sequential {SERVER_SECONDS[1]:.2f} s, calsync "
+                f"{server_seconds(server):.2f} s; calsync {first_requests} requests "
+                f"({', '.join(f'{n} {method}' for method, n in methods.most_common())}), of its time "
+                f"{local:.2f} s is local (the same first sync into a vdir: start-up, plan, render, state)",
             )
         )
+        for n in pools:
+            server.proxy.reset()
+            pooled = run(ws.sync(f"pool{n}"), env)
+            record(
+                Result(
+                    f"{name} first sync, {size}, connections={n}",
+                    pooled,
+                    min(raw_seq, raw_par),
+                    "raw PUT loop",
+                    1.0,
+                    f"calsync with one connection {first:.2f} s; the server's own time {server_seconds(server):.2f} s; "
+                    f"{len(server.proxy.records)} requests",
+                )
+            )
         timings, counts = [], []
         for _ in range(runs):
             server.proxy.reset()
@@ -379,10 +424,16 @@ def main() -> int:
     parser.add_argument("--runs", type=int, help="repeats of each no-change run (median); default 3, 7 for startup")
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of {PARTS}")
     parser.add_argument("--servers", default="radicale,xandikos", help="CalDAV servers to run")
+    parser.add_argument("--caldav-size", type=int, help="CalDAV follow-ups (default 1,000; 100 with --quick)")
+    parser.add_argument(
+        "--connections", help="also run calsync's CalDAV first sync with these writes in flight, e.g. 2,4"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (its path is printed)")
     args = parser.parse_args()
     parts = set(args.only.split(","))
     vdir_size, caldav_size = (500, 100) if args.quick else (10_000, 1_000)
+    caldav_size = args.caldav_size or caldav_size
+    pools = [int(n) for n in args.connections.split(",") if n.strip()] if args.connections else []
     runs = args.runs or (2 if args.quick else 3)
     tmp = Path(tempfile.mkdtemp(prefix="calsync-resync-bench-"))
     print(f"calsync: {CALSYNC}\nvdirsyncer: {VDIRSYNCER}\nwork folder: {tmp}", flush=True)
@@ -393,7 +444,7 @@ def main() -> int:
         if "caldav" in parts:
             available = servers(tmp)
             for name in args.servers.split(","):
-                bench_caldav(tmp, name, available[name], caldav_size, runs)
+                bench_caldav(tmp, name, available[name], caldav_size, runs, pools)
         if "startup" in parts:
             bench_startup(tmp, args.runs or (3 if args.quick else 7))
     finally:

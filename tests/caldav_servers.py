@@ -156,6 +156,8 @@ class Record:
     path: str
     status: int
     body: bytes
+    #: how long the server took to answer (the upstream round trip; 0 for answers made up by the proxy)
+    seconds: float = 0.0
 
 
 class CountingProxy:
@@ -242,6 +244,7 @@ class CountingProxy:
                 self.records.append(Record(method, handler.path, status, body))
             self._answer(handler, status, http.client.responses.get(status, ""), extra, payload)
             return
+        started = time.perf_counter()
         for attempt in range(2):
             conn = self._upstream()
             try:
@@ -256,8 +259,9 @@ class CountingProxy:
                     raise
         if response.will_close:
             conn.close()
+        seconds = time.perf_counter() - started
         with self._lock:
-            self.records.append(Record(handler.command, handler.path, response.status, body))
+            self.records.append(Record(handler.command, handler.path, response.status, body, seconds))
         self._after(method, path, body, response.status)
         if self._drop(method):
             handler.close_connection = True

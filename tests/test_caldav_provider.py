@@ -217,8 +217,11 @@ def test_a_rescan_after_a_few_changes_touches_only_those(caldav_server, calendar
     caldav_server.proxy.reset()
     again = provider_for(caldav_server, calendar, provider.state).scan(first.items, first.token)
     records = caldav_server.proxy.snapshot()
-    assert [r.method for r in records] == ["REPORT", "REPORT"]  # sync-collection, then one multiget
-    hrefs = [href.text for href in ET.fromstring(records[1].body).iter("{DAV:}href")]
+    # the light no-change check sees calsync's items changed; the full session asks again (sync-collection from the
+    # same token, the same answer), then fetches only what changed in one multiget
+    assert [r.method for r in records] == ["REPORT", "REPORT", "REPORT"]
+    assert records[0].body.count(b"sync-token") == records[1].body.count(b"sync-token") == 2
+    hrefs = [href.text for href in ET.fromstring(records[2].body).iter("{DAV:}href")]
     assert hrefs == [written[5].href]  # only the changed item of calsync's is fetched
     uid5, uid6 = make_item(5).uid, make_item(6).uid
     assert uid6 not in again.items
@@ -281,6 +284,38 @@ def test_apply_runs_the_actions_and_reports_conflicts_per_item(caldav_server, ca
     )
     assert all(o.error is None for o in outcomes)
     assert {r.uid for r in provider.list_items()} == {a.uid, b.uid}
+
+
+def test_writes_on_several_connections_come_back_in_order_each_with_its_own_outcome(caldav_server, calendar):
+    provider = provider_for(caldav_server, calendar, connections=3)
+    items = [make_item(n) for n in range(12)]
+    taken = provider_for(caldav_server, calendar).create(items[5])  # one already there: its create conflicts
+    actions = [Create(item.uid, item) for item in items]
+    caldav_server.proxy.reset()
+    outcomes = list(provider.apply(actions))
+    assert [o.action for o in outcomes] == actions  # the order of the actions, whatever order the answers came in
+    assert [type(o.error).__name__ if o.error else None for o in outcomes] == [
+        "PreconditionFailed" if n == 5 else None for n in range(12)
+    ]
+    assert caldav_server.proxy.count("PUT") == 12
+    assert {r.uid for r in provider.list_items()} == {item.uid for item in items}
+    written = {o.action.uid: o.written for o in outcomes if o.written}
+    members = caldav_server.members(path_of(caldav_server, calendar))
+    assert all(members[w.href] == w.etag for w in written.values()) and members[taken.href] == taken.etag
+
+
+def test_a_failure_of_the_whole_target_still_reports_the_writes_in_flight(caldav_server, calendar):
+    provider = provider_for(caldav_server, calendar, connections=4)
+    provider.scan({}, None)  # discovery first: the failure below is about the writes
+    items = [make_item(n) for n in range(8)]
+    caldav_server.proxy.fake("PUT", 500, times=1)  # one write meets a server failure
+    seen = []
+    with pytest.raises(ProviderError, match="500"):
+        for outcome in provider.apply([Create(item.uid, item) for item in items]):
+            seen.append(outcome)
+    stored = {r.uid for r in provider.list_items()}
+    # every write that landed was reported before the error: nothing on the server the engine did not hear of
+    assert stored == {o.action.uid for o in seen if o.written}
 
 
 def test_refuses_to_write_anything_but_its_own_resources(caldav_server, calendar):

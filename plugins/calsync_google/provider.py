@@ -193,7 +193,11 @@ class GoogleProvider(Provider):
         # and our live events as they are (href -> event), so that one already saying what we would write stays.
         self._deleted_seen: set[str] = set()
         self._adopted: dict[str, dict[str, Any]] = {}
+        # The same events for read(): the engine reads back every item a lost state does not know, and the listing
+        # that adopts them holds what a get would return (FULL_LIST_FIELDS); each answers one read, before any write.
+        self._listed: dict[str, dict[str, Any]] = {}
         self._adopting = False  # this sync started from nothing known: our deleted events stay deleted
+        self.light_requests = 0  # sent by the no-change check on the standard library (light.py)
 
     # --- plumbing ---------------------------------------------------------------------------------------------
 
@@ -423,6 +427,9 @@ class GoogleProvider(Provider):
     # --- reading ------------------------------------------------------------------------------------------------
 
     def read(self, href: str) -> Fetched:
+        listed = self._listed.pop(href, None)
+        if listed is not None and marked_uid(listed) is not None:
+            return Fetched(href, from_event(listed, str(marked_uid(listed))), listed.get("etag"))
         cal = self.calendar_id()
         try:
             event = self.call(lambda: self.service().events().get(calendarId=cal, eventId=href))
@@ -439,6 +446,9 @@ class GoogleProvider(Provider):
         return list(self._full_scan(self.calendar_id(), {}, adopting=False).items.values())
 
     def scan(self, known: Mapping[str, RemoteItem], token: str | None) -> Scan:
+        unchanged = self._unchanged(known, token)
+        if unchanged is not None:
+            return unchanged
         cal = self.calendar_id()
         prefix = f"{cal} "
         if token and token.startswith(prefix):
@@ -465,6 +475,40 @@ class GoogleProvider(Provider):
         self._adopting = not known and token is None
         return self._full_scan(cal, known, adopting=self._adopting)
 
+    def _unchanged(self, known: Mapping[str, RemoteItem], token: str | None) -> Scan | None:
+        """The no-change answer through light.py (one request, no Google client import), when the state knows the
+        calendar, the token file's access token is good and nothing of calsync's changed; None when the client must
+        look (it then asks again, from the same sync token)."""
+        from calsync_google import light
+
+        cal = self.state.get("calendar_id")
+        if self._service is not None or not token or self.state.get("calendar") != self.calendar or not cal:
+            return None
+        prefix = f"{cal} "
+        if not token.startswith(prefix) or self.target.option("auth", "oauth") != "oauth":
+            return None
+        if not light.usable(self.api_root):
+            return None
+        access = light.access_token(auth.token_path(self.target))
+        if access is None:
+            return None
+        params = {
+            "maxResults": PAGE_SIZE,
+            "showDeleted": True,
+            "syncToken": token[len(prefix) :],
+            "fields": LIST_FIELDS,
+        }
+        self.pacer.take(1)
+        self.light_requests += 1
+        answer = light.list_changes(self.api_root, str(cal), params, access, self.timeout)
+        if answer is None or answer[0] != 200:
+            return None
+        hrefs = {remote.href for remote in known.values()}
+        next_token = light.unchanged_token(
+            answer[1], lambda event: marked_uid(event) is not None or event.get("id") in hrefs
+        )
+        return Scan(dict(known), prefix + next_token) if next_token else None
+
     def _full_scan(self, cal: str, known: Mapping[str, RemoteItem], *, adopting: bool) -> Scan:
         try:
             listed, next_token = self._list(cal, sync_token=None)
@@ -483,7 +527,7 @@ class GoogleProvider(Provider):
                     self._deleted_seen.add(str(event.get("id", "")))
                 continue
             if adopting:
-                self._adopted[remote.href] = event
+                self._adopted[remote.href] = self._listed[remote.href] = event
             current = items.get(uid)
             if current is None or marked_generation(event) >= self._generation_of(uid, current.href):
                 items[uid] = remote
@@ -538,6 +582,7 @@ class GoogleProvider(Provider):
     def apply(self, actions: Sequence[Action]) -> Iterator[Outcome]:
         """Run ``actions`` in paced batches, yielding each Outcome as it is known. A call that fails transiently
         waits out its own backoff and goes with the next batch; the others go on meanwhile."""
+        self._listed.clear()  # after a write, a read asks Google again
         if not actions:
             return
         firsts = [self._first_step(action) for action in actions]  # bodies first: a bad item fails before any call
