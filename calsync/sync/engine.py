@@ -334,6 +334,8 @@ class Naming:
         return found.generation if found is not None else 0
 
     def wanted(self, uid: str) -> str:
+        if self.component != "todo" and not self.suffix and uid not in self.ids:
+            return uid  # an event target's own UIDs (asked four times per item per sync: kept cheap)
         return remote_uid(uid, self.component, self.suffix, self.generation(uid))
 
     def in_use(self, uid: str) -> str:

@@ -57,8 +57,10 @@ def _fields(row: StateRow) -> dict[bytes, bytes]:
 def id_changes(planned: list[FollowUp], state: Mapping[str, StateRow]) -> list[IdChange]:
     """Interviews whose derived id is new to the state while another derived id of the same day, with a closing
     reminder at the same time, is about to lose all its reminders."""
-    planned_ids = {f.interview.id for f in planned}
     by_uid = {f.uid: f for f in planned}
+    if state.keys() <= by_uid.keys():
+        return []  # every item calsync wrote is still planned: no interview lost its id
+    planned_ids = {f.interview.id for f in planned}
     known: dict[str, list[StateRow]] = {}
     for row in state.values():
         if row.gone or row.cancelled:

@@ -104,6 +104,7 @@ class RenderCache:
     settings: str = ""
     enabled: bool = True
     _interviews: dict[int, tuple[Interview, str]] = field(default_factory=dict, repr=False)
+    _people: dict[int, tuple[object, str]] = field(default_factory=dict, repr=False)
 
     def key(self, followup: FollowUp, remote_uid: str, form: str) -> str:
         """The key of everything ``followup``'s item depends on, rendered in ``form`` under ``remote_uid``."""
@@ -112,7 +113,14 @@ class RenderCache:
         if cached is None or cached[0] is not interview:
             cached = (interview, _interview_text(interview))
             self._interviews[id(interview)] = cached
-        own = repr(_followup_fields(followup))
+        fields = _followup_fields(followup)
+        person = followup.recipient  # shared by an interview's follow-ups: its text made once
+        if person is not None:
+            known = self._people.get(id(person))
+            if known is None or known[0] is not person:
+                known = self._people[id(person)] = (person, repr(person))
+            fields = (*fields[:_RECIPIENT], known[1], *fields[_RECIPIENT + 1 :])
+        own = repr(fields)
         text = "\x1f".join((self.settings, cached[1], own, remote_uid, form))
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -146,6 +154,7 @@ _INTERVIEW_FIELDS = tuple(f.name for f in dataclasses.fields(Interview) if f.nam
 
 
 _followup_fields = operator.attrgetter(*_FOLLOWUP_FIELDS)
+_RECIPIENT = _FOLLOWUP_FIELDS.index("recipient")
 _interview_fields = operator.attrgetter(*_INTERVIEW_FIELDS)
 
 

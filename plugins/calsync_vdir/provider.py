@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from stat import S_ISREG
 
 from calsync.errors import NotFound, PreconditionFailed, ProviderError
 from calsync.files import (
@@ -85,16 +86,21 @@ class VdirProvider(Provider):
         unchanged = {item.href: item for item in known.values() if item.etag is not None}
         with os.scandir(self.folder) as entries:
             for entry in entries:
+                seen = unchanged.get(entry.name)
+                if seen is not None:  # a name calsync wrote: safe; unchanged if its ETag is the known one
+                    try:
+                        stat = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if seen.etag == file_etag(stat) and S_ISREG(stat.st_mode):
+                        yield seen
+                        continue
                 if not entry.name.endswith(".ics") or not entry.is_file(follow_symlinks=False):
                     continue
                 if not _SAFE_NAME.fullmatch(entry.name):
                     continue
                 try:
                     stat = entry.stat(follow_symlinks=False)
-                    seen = unchanged.get(entry.name)
-                    if seen is not None and seen.etag == file_etag(stat):
-                        yield seen
-                        continue
                     data = read_regular(Path(entry.path), MAX_ITEM_BYTES)
                 except OSError:  # gone meanwhile, unreadable, or too large to be ours
                     continue
