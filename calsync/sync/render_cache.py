@@ -111,7 +111,9 @@ class RenderCache:
         interview = followup.interview
         cached = self._interviews.get(id(interview))
         if cached is None or cached[0] is not interview:
-            cached = (interview, _interview_text(interview))
+            # The settings and the interview, hashed once: each follow-up's key then hashes a few hundred bytes.
+            shared = f"{self.settings}\x1f{_interview_text(interview)}".encode("utf-8", "surrogatepass")
+            cached = (interview, hashlib.sha256(shared).hexdigest())
             self._interviews[id(interview)] = cached
         fields = _followup_fields(followup)
         person = followup.recipient  # shared by an interview's follow-ups: its text made once
@@ -121,7 +123,7 @@ class RenderCache:
                 known = self._people[id(person)] = (person, repr(person))
             fields = (*fields[:_RECIPIENT], known[1], *fields[_RECIPIENT + 1 :])
         own = repr(fields)
-        text = "\x1f".join((self.settings, cached[1], own, remote_uid, form))
+        text = "\x1f".join((cached[1], own, remote_uid, form))
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def hash_for(self, uid: str, form: str, key: str) -> str | None:
