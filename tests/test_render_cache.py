@@ -208,3 +208,17 @@ def test_with_any_earlier_cache_the_hashes_are_those_of_a_fresh_rendering(plan, 
     assert {uid: want.hash for uid, want in cached.items()} == {uid: want.hash for uid, want in fresh.items()}
     for uid, want in cached.items():  # and the item, when it is asked for, is the one hashed
         assert want.item.ical == fresh[uid].item.ical
+
+
+def test_a_state_from_before_the_cache_is_read_and_given_one(ws):
+    ws.sync_json()
+    before = files(ws)
+    (database,) = ws.state.glob("*.sqlite")
+    with sqlite3.connect(database) as db:
+        db.execute("drop table renders")  # as a calsync from before the cache left it
+    dry = ws.sync_json("--dry-run")[0]  # read-only: nothing migrated, everything rendered to compare
+    assert dry["created"] == dry["updated"] == 0
+    assert ws.sync_json()[0]["updated"] == 0
+    assert files(ws) == before
+    with sqlite3.connect(database) as db:
+        assert db.execute("select count(*) from renders").fetchone()[0] >= planned(ws)
