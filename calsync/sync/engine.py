@@ -413,6 +413,7 @@ def _sync(
     naming.ids.update({i.uid: i for i in fresh})
     context = _Context(db, state, desired, report, standing, now)
     recreate: list[Create] = []
+    arrived: list[Outcome] = []
     by_key = {_key(action): action for action in actions}
     recorded: set[str] = set()
     try:
@@ -422,11 +423,16 @@ def _sync(
             if _trash_bin(outcome, state, standing):
                 recreate.append(outcome.action)  # type: ignore[arg-type]
                 continue
+            if _there_already(outcome, provider):
+                arrived.append(outcome)
+                continue
             _record(context, outcome)
             if progress is not None:
                 progress(len(recorded), len(actions), outcome.action.verb, report.label(outcome.action.uid))
         if recreate:
             _recreate_under_new_uids(provider, context, naming, recreate)
+        if arrived:
+            _take_over_arrived(provider, context, naming, arrived)
         _not_about_the_items(context)
         _retire(provider, db, naming, report)
     except WritesRefused:
@@ -644,6 +650,47 @@ def _recreate_under_new_uids(provider: Provider, context: _Context, naming: Nami
     context.db.put_identities([naming.ids[a.uid] for a in fresh])
     for outcome in provider.apply([_on_target(action, naming) for action in fresh]):
         _record(context, _in_plan_terms(outcome, {_key(action): action for action in fresh}))
+
+
+def _there_already(outcome: Outcome, provider: Provider) -> bool:
+    """A create refused because the item is there already, on a target that can show it."""
+    return (
+        isinstance(outcome.error, PreconditionFailed)
+        and isinstance(outcome.action, Create)
+        and getattr(provider, "can_read", False)
+    )
+
+
+def _take_over_arrived(provider: Provider, context: _Context, naming: Naming, refused: list[Outcome]) -> None:
+    """Creates refused because the item exists: when it is calsync's own, unedited (its seal matches), it is a
+    write of an earlier run that the state never recorded -- a run killed while its request was in flight, which
+    the server finished after the scan. It is taken over (recorded, or updated to what is wanted), not reported as
+    a conflict; anything else stays a conflict, kept."""
+    from calsync.rewrite import content_hash
+    from calsync.sync.recovery import found_in
+
+    updates: list[Update] = []
+    for outcome in refused:
+        action, href = outcome.action, outcome.error.href  # type: ignore[union-attr]
+        want = context.desired.get(action.uid)
+        try:
+            fetched = provider.read(href)
+        except NotFound:
+            fetched = None
+        if want is None or fetched is None or found_in(fetched.ical).edited:
+            _record(context, outcome)
+            continue
+        there = Item(action.item.uid, fetched.ical)
+        if content_hash(there) == want.hash:
+            row = _row_for(action.uid, action.item, context.desired, context.state)
+            context.db.put(dataclasses.replace(row, href=href, etag=fetched.etag))
+            context.report.notes.append(f"{context.report.label(action.uid)}: found written by an earlier run: kept")
+        else:
+            updates.append(Update(action.uid, href, fetched.etag, action.item))
+    if updates:
+        by_key = {_key(update): update for update in updates}
+        for outcome in provider.apply([_on_target(update, naming) for update in updates]):
+            _record(context, _in_plan_terms(outcome, by_key))
 
 
 def _not_about_the_items(context: _Context) -> None:
