@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import re
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 TEMP_PREFIX = ".calsync-"
@@ -215,15 +217,20 @@ def sync_folder(folder: Path) -> None:
 
 
 def _syncfs(fd: int) -> bool:
+    syncfs = _syncfs_call()
+    return syncfs is not None and syncfs(fd) == 0
+
+
+@functools.cache
+def _syncfs_call() -> Callable[[int], int] | None:
+    """libc's ``syncfs``, looked up once; None where there is none."""
     try:
         import ctypes
         import ctypes.util
 
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        syncfs = libc.syncfs
+        return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True).syncfs
     except (OSError, AttributeError):
-        return False
-    return syncfs(fd) == 0
+        return None
 
 
 def remove_stale_temps(folder: Path, *, now: float | None = None) -> int:

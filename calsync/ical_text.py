@@ -7,7 +7,6 @@ to that, with icalendar as the oracle), at a fraction of the cost: no property o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 PRODID = "-//calsync//calsync 0.1//EN"
@@ -92,10 +91,6 @@ def content_lines(data: bytes) -> list[tuple[str, str]]:
         elif physical:
             result.append((physical, physical))
     return result
-
-
-def unfolded_lines(data: bytes) -> Iterable[str]:
-    return (unfolded for unfolded, _raw in content_lines(data))
 
 
 def unfold(raw: str) -> str:

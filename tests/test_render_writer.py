@@ -97,10 +97,10 @@ def content_hash_by_lines(data: bytes) -> str:
     """The content hash as first written (line by line, a regex per line): what every state database holds."""
     import hashlib
 
-    from calsync.ical_text import property_name, unfolded_lines
+    from calsync.ical_text import content_lines, property_name
 
     digest = hashlib.sha256()
-    for line in unfolded_lines(data):
+    for line, _raw in content_lines(data):
         if property_name(line) not in ("DTSTAMP", "SEQUENCE"):
             digest.update(line.encode("utf-8") + b"\n")
     return digest.hexdigest()

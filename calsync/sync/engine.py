@@ -197,9 +197,9 @@ def render_desired(
     return desired
 
 
-def render_cache(db: StateDB, component: str, alarm, templates, decorate: Decorate | None) -> RenderCache:
-    """The render cache of this target, for these settings (disabled when a decorating plugin declares no inputs,
-    or custom templates cannot say what they depend on)."""
+def render_cache(db: StateDB, component: str, alarm, templates, decorate: Decorate | None) -> RenderCache | None:
+    """The render cache of this target, for these settings; None (every follow-up rendered) when a decorating
+    plugin declares no inputs, or custom templates cannot say what they depend on."""
     from calsync.sync.render_cache import RenderCache, decoration_key, settings_text
 
     decoration = decoration_key(decorate)
@@ -209,7 +209,7 @@ def render_cache(db: StateDB, component: str, alarm, templates, decorate: Decora
         keyer = getattr(templates, "cache_key", None)
         templates_key = keyer() if callable(keyer) else None
     if decoration is None or templates_key is None:
-        return RenderCache(enabled=False)
+        return None
     return RenderCache(known=db.renders(), settings=settings_text(component, alarm, templates_key, decoration))
 
 
@@ -272,8 +272,8 @@ def sync_target(
             target, provider, db, desired, dry_run, force, cancelled_mode, now, naming, adopt, progress, read_back,
             state,
         )  # fmt: skip
-        if not dry_run:
-            db.put_renders(cache.learnt, keep=set(desired))
+        if not dry_run and cache is not None:
+            db.put_renders(cache.learnt, forget=cache.forgotten(set(desired)))
         return report
 
     if dry_run:  # read-only: never waits for, nor takes, the lock
@@ -809,7 +809,8 @@ def _summary(action, state: dict[str, StateRow]) -> str:
 
 
 def _name_items(report: SyncReport, desired: dict[str, Desired], state: dict[str, StateRow], plan) -> None:
-    """Label every item the report may mention, and list the moves (old -> new due time) of the updates."""
+    """Let the report label any item it mentions (when it first does), and list the moves (old -> new due time)
+    of the updates."""
     from calsync.report import item_label, row_label, when_label
 
     def labeller(uid: str) -> str | None:

@@ -102,40 +102,42 @@ class RenderCache:
     known: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     learnt: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     settings: str = ""
-    enabled: bool = True
-    _interviews: dict[int, tuple[Interview, str]] = field(default_factory=dict, repr=False)
-    _people: dict[int, tuple[object, str]] = field(default_factory=dict, repr=False)
+    _texts: dict[int, tuple[object, str]] = field(default_factory=dict, repr=False)
 
     def key(self, followup: FollowUp, remote_uid: str, form: str) -> str:
         """The key of everything ``followup``'s item depends on, rendered in ``form`` under ``remote_uid``."""
-        interview = followup.interview
-        cached = self._interviews.get(id(interview))
-        if cached is None or cached[0] is not interview:
-            # The settings and the interview, hashed once: each follow-up's key then hashes a few hundred bytes.
-            shared = f"{self.settings}\x1f{_interview_text(interview)}".encode("utf-8", "surrogatepass")
-            cached = (interview, hashlib.sha256(shared).hexdigest())
-            self._interviews[id(interview)] = cached
+        # The settings and the interview, hashed once: each follow-up's key then hashes a few hundred bytes.
+        shared = self._once(followup.interview, self._interview_digest)
         fields = _followup_fields(followup)
         person = followup.recipient  # shared by an interview's follow-ups: its text made once
         if person is not None:
-            known = self._people.get(id(person))
-            if known is None or known[0] is not person:
-                known = self._people[id(person)] = (person, repr(person))
-            fields = (*fields[:_RECIPIENT], known[1], *fields[_RECIPIENT + 1 :])
-        own = repr(fields)
-        text = "\x1f".join((cached[1], own, remote_uid, form))
+            fields = (*fields[:_RECIPIENT], self._once(person, repr), *fields[_RECIPIENT + 1 :])
+        text = "\x1f".join((shared, repr(fields), remote_uid, form))
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def _once(self, value: object, make: Callable[[Any], str]) -> str:
+        """``make(value)`` for an object that many follow-ups share, made once per object."""
+        found = self._texts.get(id(value))
+        if found is None or found[0] is not value:  # an id reused by another object is not the same one
+            found = self._texts[id(value)] = (value, make(value))
+        return found[1]
+
+    def _interview_digest(self, interview: Interview) -> str:
+        shared = f"{self.settings}\x1f{_interview_text(interview)}"
+        return hashlib.sha256(shared.encode("utf-8", "surrogatepass")).hexdigest()
 
     def hash_for(self, uid: str, form: str, key: str) -> str | None:
         """The content hash remembered for this key, if it is the one remembered."""
-        if not self.enabled:
-            return None
         found = self.known.get((uid, form))
         return found[1] if found is not None and found[0] == key else None
 
     def learn(self, uid: str, form: str, key: str, content_hash: str) -> None:
-        if self.enabled and self.known.get((uid, form)) != (key, content_hash):
+        if self.known.get((uid, form)) != (key, content_hash):
             self.learnt[(uid, form)] = (key, content_hash)
+
+    def forgotten(self, planned: set[str]) -> set[str]:
+        """The follow-ups the cache remembers that are no longer planned."""
+        return {uid for uid, _form in self.known} - planned
 
 
 def settings_text(

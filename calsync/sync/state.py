@@ -419,16 +419,13 @@ class StateDB:
             return {}
         return {(row[0], row[1]): (row[2], row[3]) for row in cursor}
 
-    def put_renders(self, learnt: dict[tuple[str, str], tuple[str, str]], keep: set[str]) -> None:
+    def put_renders(self, learnt: dict[tuple[str, str], tuple[str, str]], forget: set[str]) -> None:
         """Remember what this run rendered, and forget the follow-ups no longer planned. One transaction, and none
         when nothing changed."""
-        gone = [] if not keep else [
-            (uid,) for (uid,) in self._db.execute("select distinct uid from renders") if uid not in keep
-        ]  # fmt: skip
-        if not learnt and not gone:
+        if not learnt and not forget:
             return
         with self.transaction() as db:
-            db.executemany("delete from renders where uid = ?", gone)
+            db.executemany("delete from renders where uid = ?", [(uid,) for uid in forget])
             db.executemany(
                 "insert or replace into renders (uid, form, key, hash) values (?, ?, ?, ?)",
                 [(uid, form, key, content) for (uid, form), (key, content) in learnt.items()],
