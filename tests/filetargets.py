@@ -89,3 +89,31 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> sub
         cwd=cwd,
         timeout=120,
     )
+
+
+# A calsync run in a child process that, on exit, writes the names of every module it loaded to a file.
+_RUN_AND_LIST_MODULES = (
+    "import atexit, json, runpy, sys\n"
+    "out = sys.argv.pop(1)\n"
+    "atexit.register(lambda: open(out, 'w').write(json.dumps(sorted(sys.modules))))\n"
+    "sys.argv[0] = 'calsync'\n"
+    "runpy.run_module('calsync', run_name='__main__', alter_sys=True)\n"
+)
+
+
+def sync_listing_modules(ws: Workspace) -> tuple[dict, list[str]]:
+    """``calsync sync --json`` in a subprocess: its report for the (first) target, and the modules it had loaded."""
+    out = ws.root / "modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN_AND_LIST_MODULES, str(out), "--config", str(ws.config), "sync", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)[0], json.loads(out.read_text())
+
+
+def loaded(modules: list[str], packages: tuple[str, ...]) -> list[str]:
+    """The modules of ``packages`` among ``modules``."""
+    return [name for name in modules if name.split(".")[0] in packages]

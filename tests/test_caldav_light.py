@@ -13,21 +13,12 @@ import sys
 
 import pytest
 from caldav_servers import Server
-from filetargets import Workspace
+from filetargets import Workspace, loaded, sync_listing_modules
 
 from calsync_caldav import light
 from calsync_caldav.provider import is_our_name
 
 HEAVY = ("caldav", "niquests", "urllib3", "urllib3_future", "lxml")
-
-# Runs calsync as ``python -m calsync`` does, and writes the names of the loaded modules to argv[1] at exit.
-RUN_AND_LIST_MODULES = (
-    "import atexit, json, runpy, sys\n"
-    "out = sys.argv.pop(1)\n"
-    "atexit.register(lambda: open(out, 'w').write(json.dumps(sorted(sys.modules))))\n"
-    "sys.argv[0] = 'calsync'\n"
-    "runpy.run_module('calsync', run_name='__main__', alter_sys=True)\n"
-)
 
 
 @pytest.fixture
@@ -42,21 +33,8 @@ def ws(caldav_server: Server, tmp_path) -> Workspace:
     return workspace
 
 
-def sync_listing_modules(ws: Workspace) -> tuple[dict, list[str]]:
-    """``calsync sync --json`` in a subprocess: its report for the target, and the modules it had loaded."""
-    out = ws.root / "modules.json"
-    done = subprocess.run(
-        [sys.executable, "-c", RUN_AND_LIST_MODULES, str(out), "--config", str(ws.config), "sync", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)[0], json.loads(out.read_text())
-
-
 def heavy_modules(modules: list[str]) -> list[str]:
-    return [name for name in modules if name.split(".")[0] in HEAVY]
+    return loaded(modules, HEAVY)
 
 
 def test_a_no_change_resync_sends_one_request_and_loads_no_caldav(ws):

@@ -7,25 +7,15 @@ that process loaded are read when it exits.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from filetargets import Workspace
+from filetargets import Workspace, loaded, sync_listing_modules
 from test_google_provider import write_oauth_token
 
 from calsync_google import light
 
 HEAVY = ("googleapiclient", "httplib2", "google_auth_httplib2", "google", "pyparsing")
-
-RUN_AND_LIST_MODULES = (
-    "import atexit, json, runpy, sys\n"
-    "out = sys.argv.pop(1)\n"
-    "atexit.register(lambda: open(out, 'w').write(json.dumps(sorted(sys.modules))))\n"
-    "sys.argv[0] = 'calsync'\n"
-    "runpy.run_module('calsync', run_name='__main__', alter_sys=True)\n"
-)
 
 
 @pytest.fixture
@@ -41,20 +31,8 @@ def ws(google_emulator, tmp_path) -> Workspace:
     return workspace
 
 
-def sync_listing_modules(ws: Workspace) -> tuple[dict, list[str]]:
-    out = ws.root / "modules.json"
-    done = subprocess.run(
-        [sys.executable, "-c", RUN_AND_LIST_MODULES, str(out), "--config", str(ws.config), "sync", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)[0], json.loads(out.read_text())
-
-
 def heavy_modules(modules: list[str]) -> list[str]:
-    return [name for name in modules if name.split(".")[0] in HEAVY]
+    return loaded(modules, HEAVY)
 
 
 def listings(emulator) -> list[str]:
