@@ -158,6 +158,8 @@ class Record:
     body: bytes
     #: how long the server took to answer (the upstream round trip; 0 for answers made up by the proxy)
     seconds: float = 0.0
+    #: the client's port: requests with the same one came on the same connection
+    client: int = 0
 
 
 class CountingProxy:
@@ -185,6 +187,9 @@ class CountingProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # an answer's head and body leave in one write, as servers send them: written apart, the body waits
+            # for the client's delayed ACK of the head (Nagle), 40 ms that no real server adds to each answer
+            wbufsize = 1 << 16
 
             def log_message(self, format, *args):  # quiet
                 pass
@@ -261,7 +266,9 @@ class CountingProxy:
             conn.close()
         seconds = time.perf_counter() - started
         with self._lock:
-            self.records.append(Record(handler.command, handler.path, response.status, body, seconds))
+            self.records.append(
+                Record(handler.command, handler.path, response.status, body, seconds, handler.client_address[1])
+            )
         self._after(method, path, body, response.status)
         if self._drop(method):
             handler.close_connection = True
