@@ -554,6 +554,46 @@ def test_e2e_second_sync_writes_nothing_in_at_most_two_requests(ws):
     assert {path: ws.server.get(path)[1] for path in ws.server.members(ws.calendar_path)} == before
 
 
+def test_e2e_a_first_sync_writes_on_one_connection_and_its_token_makes_the_next_run_one_request(ws):
+    ws.sync_json()
+    records = ws.server.proxy.snapshot()
+    puts = [r for r in records if r.method == "PUT"]
+    assert len(puts) >= 2 and len({r.client for r in puts}) == 1
+    # after the writes, one question for the token (calsync's own writes moved it), asked on the same connection
+    after = records[records.index(puts[-1]) + 1 :]
+    assert [r.method for r in after] == ["REPORT"] and after[0].client == puts[0].client
+    ws.server.proxy.reset()
+    assert ws.sync_json()[0]["unchanged"] == len(puts) and ws.server.proxy.count() == 1
+
+
+def test_e2e_an_edit_on_the_phone_during_the_first_sync_is_not_taken_for_calsyncs_own(ws):
+    """The token asked for after the writes is kept only when calsync's items on the server are what it wrote:
+    an item the user edited meanwhile (between its PUT and the end of the sync) is seen as theirs."""
+    proxy, server = ws.server.proxy, ws.server
+    forward_after = proxy._after
+    edited: list[str] = []
+
+    def phone_edits_the_check_in(method: str, path: str, body: bytes, status: int) -> None:
+        forward_after(method, path, body, status)
+        if method == "PUT" and b"X-CALSYNC-KIND:check_in" in body and not edited:
+            edited.append(path)
+            server.put(path, server.get(path)[1].replace(b"SUMMARY:", b"SUMMARY:(my note) "))
+
+    proxy._after = phone_edits_the_check_in
+    try:
+        ws.sync_json()
+    finally:
+        proxy._after = forward_after
+    assert edited
+    check_in = kinds_of(ws)["check_in"][0]["uid"]
+    ws.write_interviews(event("2026-11-25", "extended", "2026-12-04"))  # calsync now wants to move the check-in
+    proxy.reset()
+    report = ws.sync_json()[0]
+    assert [c["uid"] for c in report["conflicts"]] == [check_in]
+    assert str(stored_items(ws)[check_in][1]["SUMMARY"]).startswith("(my note)")
+    assert not [r for r in proxy.snapshot() if r.method == "PUT" and r.path == edited[0]]  # not even tried
+
+
 def test_e2e_an_extension_moves_the_event_in_place(ws):
     ws.sync_json()
     check_in = kinds_of(ws)["check_in"][0]["uid"]

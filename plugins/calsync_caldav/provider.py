@@ -22,6 +22,7 @@ How it writes
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import posixpath
@@ -60,6 +61,7 @@ DEFAULT_CONNECTIONS = 1
 LOCKED_TRIES = 6  # a write answered 423 Locked while others are in flight is sent again (waits 0.05 s to 1.6 s)
 MAX_CONNECTIONS = 8
 _GONE = (301, 308, 404)  # the calendar is not where the state says: discover it again
+ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 _CALSYNC_UID = re.compile(r"^([0-9a-f]{32})@calsync$")
 _OUR_NAME = re.compile(r"^calsync-(?:(?P<hex>[0-9a-f]{32})|u[0-9a-f]{40})\.ics$")
@@ -127,6 +129,7 @@ class CalDAVProvider(Provider):
         self._calendar_url: str | None = None
         self._password: str | None = None
         self._light_requests = 0  # sent by the no-change check on the standard library (light.py)
+        self._writer: Any = None  # light.Writer once the first write asks for it; False when it cannot be used
 
     # --- connection and discovery ---------------------------------------------------------------------------
 
@@ -137,7 +140,8 @@ class CalDAVProvider(Provider):
     @property
     def requests_sent(self) -> int:
         """HTTP requests sent so far (for tests and the bench)."""
-        return self._light_requests + (self._session.requests if self._session is not None else 0)
+        written = self._writer.sent if self._writer else 0
+        return self._light_requests + written + (self._session.requests if self._session is not None else 0)
 
     def _dav(self) -> Session:
         """The target's caldav.DAVClient session, made on first use (this is where the library is imported)."""
@@ -185,8 +189,13 @@ class CalDAVProvider(Provider):
         """The calendar's URL: from the state when this configuration found it before, else discovered now."""
         if self._calendar_url is not None:
             return self._calendar_url
-        session = self._dav()
         url = self.state.get("calendar_url")
+        if url and self._session is None and self.state.get("fingerprint") == self._fingerprint():
+            # known: the writes can go without the library (light.Writer), which is loaded only if one needs it
+            self._check_component(url, self.state.get("components"))
+            self._calendar_url = url
+            return url
+        session = self._dav()
         if not url:
             from calsync_caldav.discovery import Wanted, discover
 
@@ -225,6 +234,53 @@ class CalDAVProvider(Provider):
         self._remember_auth(session)
         return reply
 
+    def _write(self, method: str, url: str, body: bytes, headers: Mapping[str, str]) -> Reply:
+        """A PUT or DELETE: on the light writer when it can send it as the session would, else (and for any answer
+        the writer leaves to the session) through the session."""
+        from calsync_caldav import light
+
+        writer = self._light_writer()
+        repeat = False
+        if writer is not None:
+            try:
+                answer = writer.send(method, url, body, headers)
+            except light.NotSent as failed:
+                repeat = failed.maybe_done
+            else:
+                if answer.status not in light.SESSION_STATUSES:
+                    return answer  # type: ignore[return-value]  (read as a Reply is)
+        reply = self._request(method, url, body, headers)
+        reply.repeated = reply.repeated or repeat
+        return reply
+
+    def _light_writer(self) -> Any:
+        """The light writer, made on first use; None where writes must go through the session (Digest, a proxy
+        variable, ~/.netrc without a username, unverified TLS)."""
+        from calsync_caldav import light
+
+        if self._session is not None and self._session.auth_type not in (None, "basic"):
+            return None
+        if self._session is None and self.username is not None and self.state.get("auth", "basic") != "basic":
+            return None  # Digest, remembered from an earlier run
+        if self._writer is None:
+            calendar = self._calendar()
+            password, verify = self._login()
+            self._writer = False
+            if light.usable(calendar, self.username):
+                from calsync import __version__
+
+                # TLS settings the standard library cannot take (a bad ca_bundle): the session words it
+                with contextlib.suppress(OSError, ValueError):
+                    self._writer = light.Writer(
+                        calendar,
+                        username=self.username,
+                        password=password,
+                        verify=verify,
+                        timeout=self.timeout,
+                        user_agent=f"calsync/{__version__}",
+                    )
+        return self._writer or None
+
     # --- listing ----------------------------------------------------------------------------------------------
 
     def list_items(self) -> Iterable[RemoteItem]:
@@ -252,12 +308,15 @@ class CalDAVProvider(Provider):
 
     def _unchanged(self, known: Mapping[str, RemoteItem], token: str | None) -> Scan | None:
         """The no-change answer through light.py (one request, no caldav import), when the state knows the calendar
-        and the saved token says nothing of calsync's changed; None when the full session must look."""
+        and the saved token says nothing of calsync's changed -- or, after calsync's own writes, that what changed
+        of calsync's is exactly what ``known`` holds (same ETags); None when the full session must look."""
         from calsync_caldav import light
 
         calendar = self.state.get("calendar_url")
-        if self._session is not None or not calendar or self.state.get("fingerprint") != self._fingerprint():
+        if not calendar or self.state.get("fingerprint") != self._fingerprint():
             return None
+        if self._session is not None and self._session.auth_type not in (None, "basic"):
+            return None  # Digest: the session's
         saved = self._parse_token(token, calendar)
         if saved is None or not ("sync" in saved or "ctag" in saved):
             return None
@@ -266,14 +325,43 @@ class CalDAVProvider(Provider):
         if not light.usable(calendar, self.username):
             return None
         self._check_component(calendar, self.state.get("components"))
+        method = "REPORT" if "sync" in saved else "PROPFIND"
+        body = light.sync_body(saved["sync"]) if "sync" in saved else light.CTAG_BODY
+        answer = self._light_ask(method, calendar, body)
+        if answer is None or answer[0] != 207:
+            return None
+        if "sync" in saved:
+            path = urlsplit(calendar).path
+            etags = {_child_name(path, item.href): item.etag for item in known.values()}
+
+            def changed(member: str, etag: str | None) -> bool:
+                name = _child_name(path, member)
+                if name is None or not is_our_name(name):
+                    return False  # the user's own: only the token moves
+                return etag is None or etags.get(name) != normalize_etag(etag)
+
+            new_token = light.unchanged_token(answer[1], changed)
+            return Scan(dict(known), self._token(calendar, new_token, None)) if new_token else None
+        return Scan(dict(known), token) if light.ctag(answer[1]) == saved["ctag"] else None
+
+    def _light_ask(self, method: str, calendar: str, body: bytes) -> tuple[int, bytes] | None:
+        """One Depth 0 question on the standard library: on the writer's connection when this run has written
+        (the token asked for after the writes), else on a connection of its own."""
+        from calsync_caldav import light
+
+        headers = {"Depth": "0", "Content-Type": light.XML}
+        if self._writer:
+            try:
+                answer = self._writer.send(method, calendar, body, headers)
+            except light.NotSent:
+                return None
+            return answer.status, answer.raw
         password, verify = self._login()
         from calsync import __version__
 
-        path = urlsplit(calendar).path
-        body = light.sync_body(saved["sync"]) if "sync" in saved else light.CTAG_BODY
         self._light_requests += 1
-        answer = light.request(
-            "REPORT" if "sync" in saved else "PROPFIND",
+        return light.request(
+            method,
             calendar,
             body,
             username=self.username,
@@ -282,17 +370,6 @@ class CalDAVProvider(Provider):
             timeout=self.timeout,
             user_agent=f"calsync/{__version__}",
         )
-        if answer is None or answer[0] != 207:
-            return None
-        if "sync" in saved:
-
-            def ours(member: str) -> bool:
-                name = _child_name(path, member)
-                return name is not None and is_our_name(name)
-
-            new_token = light.unchanged_token(answer[1], ours)
-            return Scan(dict(known), self._token(calendar, new_token, None)) if new_token else None
-        return Scan(dict(known), token) if light.ctag(answer[1]) == saved["ctag"] else None
 
     def _parse_token(self, token: str | None, calendar: str) -> dict[str, str] | None:
         if not token:
@@ -453,24 +530,27 @@ class CalDAVProvider(Provider):
     # --- writing ----------------------------------------------------------------------------------------------
 
     def apply(self, actions: Sequence[Action]) -> Iterator[Outcome]:
-        """The actions one after the other, or with ``connections`` > 1 that many in flight on a bounded pool.
-        Outcomes come back in the order of ``actions`` either way (the engine records each as it arrives, in this
-        thread); when a write fails for the whole target, the writes already in flight are waited for and reported
-        before the error, so none that landed goes unrecorded."""
-        if self.connections <= 1 or len(actions) < 2:
+        """The actions on a bounded pool of ``connections`` threads (1: one write after the other, on one thread),
+        one action more queued than are in flight: the next write is on its way while the engine records the last
+        outcome (a first sync of 1,000 no longer waits for each record before its next request). Outcomes come
+        back in the order of ``actions`` (the engine records each as it arrives, in this thread); when a write fails
+        for the whole target, the writes already in flight are waited for and reported before the error, so none
+        that landed goes unrecorded."""
+        if len(actions) < 2:
             yield from super().apply(actions)
             return
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
         self._calendar()  # discovery, once, on this thread
+        self._light_writer()
+        one = self.apply_one if self.connections <= 1 else self._apply_unlocked
         pending: deque = deque()
-        queued = iter(actions)
         with ThreadPoolExecutor(self.connections, thread_name_prefix="calsync-caldav") as pool:
             try:
-                for action in queued:
-                    pending.append(pool.submit(self._apply_unlocked, action))
-                    if len(pending) >= self.connections:
+                for action in actions:
+                    pending.append(pool.submit(one, action))
+                    if len(pending) > self.connections:
                         yield pending.popleft().result()
                 while pending:
                     yield pending.popleft().result()
@@ -547,10 +627,10 @@ class CalDAVProvider(Provider):
             if etag is None:
                 raise NotFound(href)
         url = self._url(href)
-        reply = self._request("DELETE", url, headers={"If-Match": etag})
+        reply = self._write("DELETE", url, b"", {"If-Match": etag})
         if reply.status == 412 and not reply.repeated:
             reply = self._in_the_servers_form(
-                href, etag, reply, lambda raw: self._request("DELETE", url, headers={"If-Match": raw})
+                href, etag, reply, lambda raw: self._write("DELETE", url, b"", {"If-Match": raw})
             )
         if reply.status in (200, 202, 204) or (reply.status in (404, 412) and reply.repeated and not self._etag(href)):
             return
@@ -571,9 +651,7 @@ class CalDAVProvider(Provider):
         return again(raw)
 
     def _put(self, href: str, item: Item, condition: dict[str, str]) -> Reply:
-        from calsync_caldav.dav import ICS_CONTENT_TYPE
-
-        return self._request("PUT", self._url(href), item.ical, {"Content-Type": ICS_CONTENT_TYPE, **condition})
+        return self._write("PUT", self._url(href), item.ical, {"Content-Type": ICS_CONTENT_TYPE, **condition})
 
     def _holds(self, href: str, item: Item) -> bool:
         """Whether the resource shows what ``item`` does: after a resent write, tells "our first try landed" from
@@ -635,6 +713,9 @@ class CalDAVProvider(Provider):
         return self._calendar_url or str(self.state.get("calendar_url") or self.start_url)
 
     def close(self) -> None:
+        if self._writer:
+            self._writer.close()
+            self._writer = None
         if self._session is not None:
             self._session.close()
             self._session = None
@@ -681,7 +762,7 @@ def _server_reason(reply: Any) -> str:
     parts = []
     from http import HTTPStatus
 
-    phrase = getattr(reply.response, "reason", None) if reply.response is not None else None
+    phrase = getattr(reply.response, "reason", None) if reply.response is not None else getattr(reply, "reason", None)
     if not phrase and reply.status in HTTPStatus._value2member_map_:
         phrase = HTTPStatus(reply.status).phrase
     if phrase:
