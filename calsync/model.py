@@ -183,6 +183,12 @@ class FollowUp:
         return elapsed.astimezone(self.due.tzinfo)
 
 
+def as_planned(followup: FollowUp) -> FollowUp:
+    """The follow-up itself: one the plan memo recalled (:class:`calsync.planmemo.Recalled`) is planned now."""
+    plan = getattr(type(followup), "planned", None)
+    return plan(followup) if plan is not None else followup
+
+
 def is_overdue(followup: FollowUp, now: datetime | None) -> bool:
     """Whether ``followup`` is due before ``now`` (never, without a clock; never when cancelled or sent)."""
     if now is None or followup.cancelled or followup.done:
