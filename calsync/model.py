@@ -173,6 +173,11 @@ class FollowUp:
         return self.status is Status.CANCELLED
 
     @property
+    def interview_id(self) -> str:
+        """Its interview's id (which a follow-up the plan memo recalled knows without planning the interview)."""
+        return self.interview.id
+
+    @property
     def done(self) -> bool:
         return self.sent_on is not None
 

@@ -10,9 +10,10 @@ surroundings are those of the last run is neither validated nor planned again: i
 (:class:`Recalled`), and planned for real the first time something asks for more (a write, a completed to-do).
 Where in the file an interview is written is not part of its key: adding one above another changes nothing.
 
-A memo, never a source of truth: a lost, damaged or stale file costs one full planning, nothing else. JSON in the
-cache dir (it cannot run code whatever it holds), written for the owner alone (0600); a file cut short is not
-valid JSON and is ignored.
+A memo, never a source of truth: a lost, damaged or stale file costs one full planning, nothing else. Lines of
+JSON in the cache dir (it cannot run code whatever it holds), one interview a line (so a run that planned one
+interview rewrites one line's worth), written for the owner alone (0600); a file without its end line was cut
+short and is ignored.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from calsync.model import FollowUp, Interview, Kind, Policy, Status
 from calsync.planner import Plan
 
 FORMAT = "calsync plan memo 1"
+_END = "end"  # the last line: a file without it was cut short
 _PLANNING_HOOKS = ("calsync_parse_timeline", "calsync_adjust_plan")
 _KINDS = {kind.value: kind for kind in Kind}  # a dict lookup: calling an Enum is slow, and this runs per follow-up
 _STATUSES = {status.value: status for status in Status}
@@ -102,29 +104,30 @@ def plan_file(
     surroundings = _surroundings(policy, defaults)
     memo = _file(path) if surroundings is not None else None
     known = _load(memo, surroundings) if memo is not None else {}
-    kept: dict[str, list[Any]] = {}
+    kept: dict[str, str] = {}  # the memo after this call: key -> the record's JSON line
     followups: list[Any] = []
     warnings: list[str] = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
         key = _entry_key(entry) if memo is not None else ""
-        record = known.get(key)
+        record = _record_of(known.get(key))
         recalled = _recall(record, functools.cache(lambda e=entry, i=index: {f.uid: f for f in plan_one(e, i)[1]}))
         if recalled is not None:
             ident, warning = record[0], record[1]  # type: ignore[index]
             followups.extend(recalled)
+            kept[key] = known[key]
         else:
             interview, items, warning = plan_one(entry, index)
             ident = interview.id
             followups.extend(items)
             record = _record(interview, items, warning) if memo is not None else None
+            if record is not None:
+                kept[key] = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
         check_unique(ident, index, seen, entry, lines, path)
         if warning:
             warnings.append(warning)
-        if record is not None:
-            kept[key] = record
     followups.sort(key=_order)
-    if memo is not None and kept.keys() != known.keys():
+    if memo is not None and kept != known:
         _keep(memo, surroundings, kept)  # type: ignore[arg-type]
     return Plan(followups, warnings)
 
@@ -141,8 +144,7 @@ def _recall(record: list[Any] | None, plan: Callable[[], dict[str, FollowUp]]) -
 
 def _order(followup: Any) -> tuple:
     """The planner's order: due instant, interview, kind, UID."""
-    ident = followup.interview_id if isinstance(followup, Recalled) else followup.interview.id
-    return (followup.due.astimezone(UTC), ident, followup.kind, followup.uid)
+    return (followup.due.astimezone(UTC), followup.interview_id, followup.kind, followup.uid)
 
 
 def _entry_key(entry: Any) -> str:
@@ -208,22 +210,34 @@ def _file(path: Path) -> Path | None:
         return None
 
 
-def _load(memo: Path, surroundings: str | None) -> dict[str, list[Any]]:
+def _load(memo: Path, surroundings: str | None) -> dict[str, str]:
+    """The records kept: key -> JSON line (decoded when used); none when the file is another's, or cut short."""
     from calsync.files import read_regular
 
     try:
-        header, _, body = read_regular(memo, 256 * 1024 * 1024).decode("utf-8").partition("\n")
-        if header != f"{FORMAT}\t{surroundings}":
-            return {}
-        known = json.loads(body)
-    except (OSError, ValueError, UnicodeDecodeError):
+        lines = read_regular(memo, 256 * 1024 * 1024).decode("utf-8").split("\n")
+    except (OSError, UnicodeDecodeError):
         return {}
-    return known if isinstance(known, dict) and all(_valid(record) for record in known.values()) else {}
+    if lines[0] != f"{FORMAT}\t{surroundings}" or lines[-1] != _END:
+        return {}
+    known = {}
+    for line in lines[1:-1]:
+        key, tab, record = line.partition("\t")
+        if not tab:
+            return {}
+        known[key] = record
+    return known
 
 
-def _valid(record: Any) -> bool:
-    """A record of the shape :func:`_record` writes (anything else: the file is not trusted, all is planned)."""
-    return (
+def _record_of(line: str | None) -> list[Any] | None:
+    """A kept record, if it reads as one :func:`_record` writes (else the interview is planned)."""
+    if line is None:
+        return None
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    shaped = (
         isinstance(record, list)
         and len(record) == 3
         and isinstance(record[0], str)
@@ -231,13 +245,14 @@ def _valid(record: Any) -> bool:
         and isinstance(record[2], list)
         and all(isinstance(row, list) and len(row) == 8 for row in record[2])
     )
+    return record if shaped else None
 
 
-def _keep(memo: Path, surroundings: str, kept: dict[str, list[Any]]) -> None:
-    """Write the memo; quietly nothing when the cache dir cannot be written."""
+def _keep(memo: Path, surroundings: str, kept: dict[str, str]) -> None:
+    """Write the memo, one record a line; quietly nothing when the cache dir cannot be written."""
     from calsync.files import write_atomic
 
-    body = f"{FORMAT}\t{surroundings}\n{json.dumps(kept, ensure_ascii=False, separators=(',', ':'))}"
+    body = "\n".join([f"{FORMAT}\t{surroundings}", *(f"{key}\t{line}" for key, line in kept.items()), _END])
     try:
         memo.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_atomic(memo, body.encode("utf-8"), mode=0o600, sync=False)  # a lost one is only planned again

@@ -178,7 +178,9 @@ def test_a_plugin_that_adjusts_plans_turns_the_memo_off(tmp_path, register):
         lambda text: text[: len(text) // 2],
         lambda text: text.replace('"check_in"', '"no such kind"'),
         lambda text: text.replace("America/Chicago", "Nowhere/Atlantis"),
-        lambda text: text.split("\n", 1)[0] + "\n[1, 2, 3]",
+        lambda text: "\n".join(
+            [text.split("\n")[0], *(line.split("\t")[0] + "\t[1, 2, 3]" for line in text.split("\n")[1:-1]), "end"]
+        ),
         lambda text: "",
     ],
     ids=["cut short", "unknown kind", "unknown zone", "not a table", "empty"],
@@ -191,7 +193,8 @@ def test_a_damaged_memo_is_planned_around(tmp_path, damage):
     assert memo is not None and memo.stat().st_mode & 0o777 == 0o600  # it names the user's interviews
     memo.write_text(damage(memo.read_text()))
     assert_same_plan(path, Policy())
-    assert_same_plan(path, Policy())  # and written again, whole
+    followups = assert_same_plan(path, Policy())  # and written again, whole
+    assert all(isinstance(f, Recalled) for f in followups)
 
 
 def test_errors_in_a_changed_interview_name_the_line_beside_recalled_ones(tmp_path):
@@ -221,8 +224,8 @@ def test_the_memo_keeps_only_the_interviews_of_the_file(tmp_path):
     plan_file(path, Policy())
     write(path, block(2))
     plan_file(path, Policy())
-    kept = json.loads(planmemo._file(path).read_text().split("\n", 1)[1])
-    assert [record[0] for record in kept.values()] == ["iv-2"]
+    kept = planmemo._file(path).read_text().split("\n")[1:-1]
+    assert [json.loads(line.split("\t", 1)[1])[0] for line in kept] == ["iv-2"]
 
 
 def test_a_sync_that_recalls_its_plan_still_warns_and_still_follows_news(tmp_path):
@@ -244,3 +247,24 @@ def test_a_sync_that_recalls_its_plan_still_warns_and_still_follows_news(tmp_pat
     assert "0 created, 2 updated, 0 deleted" in replied.stdout  # iv-1's check-in and retry, cancelled
     cancelled = [p for p in (tmp_path / "calendar").glob("*.ics") if b"STATUS:CANCELLED" in p.read_bytes()]
     assert len(cancelled) == 2
+
+
+def test_a_sync_plans_only_the_interview_edited_even_beside_a_removed_one(tmp_path, monkeypatch):
+    from filetargets import Workspace
+
+    from calsync import planner
+
+    ws = Workspace(tmp_path, f'[targets.main]\nprovider = "vdir"\npath = "{tmp_path / "calendar"}"\n')
+    ws.interviews.write_text(block(0) + block(1) + block(2))
+    ws.run("sync")
+    ws.interviews.write_text(block(0) + block(1))  # iv-2 removed: its items stay in the state, cancelled
+    ws.run("sync")
+    planned: list[str] = []
+    real = planner.plan_interview
+    monkeypatch.setattr(planner, "plan_interview", lambda iv, *rest: planned.append(iv.id) or real(iv, *rest))
+    ws.interviews.write_text(block(0, "within two weeks") + block(1))
+    assert "0 created, 2 updated" in ws.run("sync")  # iv-0's check-in and retry moved
+    assert planned == ["iv-0"]
+    planned.clear()
+    assert "0 created, 0 updated, 0 deleted" in ws.run("sync")
+    assert planned == []
