@@ -44,6 +44,17 @@ class App:
     def plan(self, file: Path | None) -> Plan:
         return self.plan_of(self.interviews(file))
 
+    def plan_remembering(self, file: Path | None) -> Plan:
+        """:meth:`plan`, with the interviews unchanged since the last call recalled (see :mod:`calsync.planmemo`)."""
+        from calsync.planmemo import plan_file
+        from calsync.timeline import keep_phrases
+
+        config = self.config
+        path = file or config.interviews_file
+        result = plan_file(path, config.policy, config.timezone, config.country, config.subdivision)
+        keep_phrases()
+        return result
+
     def plan_of(self, interviews: list[Interview]) -> Plan:
         from calsync.planner import hook_adjuster, plan
         from calsync.timeline import keep_phrases
@@ -281,20 +292,20 @@ def sync_command(
 
     config = app.config
     chosen = [config.target(name) for name in targets] if targets else config.default_targets()
-    interviews = app.interviews(file)
-    result = app.plan_of(interviews)
+    result = app.plan_remembering(file)
     for warning in result.warnings:
         warn(warning)
     reports, failed = [], 0
     templates, decorate = _templates(app), _decorate()
     # To-dos completed on a phone are recorded as sent; the next targets get the plan that follows.
-    current = {"interviews": interviews, "followups": result.followups}
+    current: dict[str, Any] = {"interviews": None, "followups": result.followups}
 
     def recorder(target_name: str):
         def on_completed(found):
             from calsync.completions import record
 
-            current["interviews"], _done = record(current["interviews"], found, target_name, write=not dry_run)
+            interviews = current["interviews"] or app.interviews(file)  # read in full only when needed
+            current["interviews"], _done = record(interviews, found, target_name, write=not dry_run)
             current["followups"] = app.plan_of(current["interviews"]).followups
             return current["followups"]
 

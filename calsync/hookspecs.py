@@ -65,6 +65,9 @@ def calsync_parse_timeline(text: str, interview: Interview, calendar: BusinessCa
     :param interview: the interview, whose local start date (and end, for "within 48 hours") the phrase is
         relative to.
     :param calendar: business-day arithmetic for the interview's country, for "N business days".
+
+    While a plugin implements this hook, ``calsync sync`` plans every interview on every run: its plan memo
+    (docs/sync.md, "Plan only what changed") cannot tell what your answer depends on.
     """
 
 
@@ -86,6 +89,9 @@ def calsync_adjust_plan(
     :param policy: the numbers in force.
     :param calendar: business-day arithmetic for the interview's country (``calendar.add(day, 1)`` is the next
         business day), the one the built-in rules used.
+
+    While a plugin implements this hook, ``calsync sync`` plans every interview on every run: its plan memo
+    (docs/sync.md, "Plan only what changed") cannot tell what your changes depend on.
     """
 
 

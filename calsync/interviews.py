@@ -50,13 +50,18 @@ def load_interviews(
     default_subdivision: str | None = None,
 ) -> list[Interview]:
     """Read and validate the interview file at ``path``."""
+    data, lines = read_interview_file(path)
+    return parse_interviews(data, lines, path, default_timezone, default_country, default_subdivision)
+
+
+def read_interview_file(path: Path) -> tuple[dict[str, Any], LineIndex]:
+    """The interview file's TOML, parsed (not yet validated), and its line index."""
     try:
-        data, lines = read_toml(path, "interview file")
+        return read_toml(path, "interview file")
     except InputError as exc:  # `start = 2026-12-01 10:00`: say what to write
         from calsync.tomlfile import explained
 
         raise explained(exc) from None
-    return parse_interviews(data, lines, path, default_timezone, default_country, default_subdivision)
 
 
 def parse_interviews(
@@ -67,6 +72,17 @@ def parse_interviews(
     default_country: str | None = None,
     default_subdivision: str | None = None,
 ) -> list[Interview]:
+    result: list[Interview] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(interview_entries(data, lines, path)):
+        interview = read_interview(entry, index, lines, path, default_timezone, default_country, default_subdivision)
+        check_unique(interview.id, index, seen, entry, lines, path)
+        result.append(interview)
+    return result
+
+
+def interview_entries(data: dict[str, Any], lines: LineIndex, path: Path) -> list[Any]:
+    """The file's ``[[interviews]]`` tables as parsed, after checking the file's top level."""
     unknown = set(data) - {"interviews"}
     if unknown:
         key = sorted(unknown)[0]
@@ -74,16 +90,29 @@ def parse_interviews(
     entries = data.get("interviews", [])
     if not isinstance(entries, list):
         raise InputError("'interviews' must be an array of tables: [[interviews]]", path, lines.line((), "interviews"))
-    result: list[Interview] = []
-    seen: dict[str, int] = {}
-    for index, entry in enumerate(entries):
-        reader = _Reader(entry, path, lines, ("interviews", index), None)
-        interview = _interview(reader, index, default_timezone, default_country, default_subdivision)
-        if interview.id in seen:
-            raise reader.error("id", f"duplicate id {interview.id!r} (also interview #{seen[interview.id] + 1})")
-        seen[interview.id] = index
-        result.append(interview)
-    return result
+    return entries
+
+
+def read_interview(
+    entry: Any,
+    index: int,
+    lines: LineIndex,
+    path: Path,
+    default_timezone: str = "UTC",
+    default_country: str | None = None,
+    default_subdivision: str | None = None,
+) -> Interview:
+    """The ``index``-th ``[[interviews]]`` table, validated."""
+    reader = _Reader(entry, path, lines, ("interviews", index), None)
+    return _interview(reader, index, default_timezone, default_country, default_subdivision)
+
+
+def check_unique(ident: str, index: int, seen: dict[str, int], entry: Any, lines: LineIndex, path: Path) -> None:
+    """Refuse a second interview of the id ``ident`` (``seen``: id -> index of the interviews before it)."""
+    if ident in seen:
+        reader = _Reader(entry, path, lines, ("interviews", index), f"interview {ident!r}")
+        raise reader.error("id", f"duplicate id {ident!r} (also interview #{seen[ident] + 1})")
+    seen[ident] = index
 
 
 class _Reader:

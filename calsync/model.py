@@ -173,6 +173,11 @@ class FollowUp:
         return self.status is Status.CANCELLED
 
     @property
+    def interview_id(self) -> str:
+        """Its interview's id (which a follow-up the plan memo recalled knows without planning the interview)."""
+        return self.interview.id
+
+    @property
     def done(self) -> bool:
         return self.sent_on is not None
 
@@ -181,6 +186,12 @@ class FollowUp:
         """``due`` plus the duration as elapsed time (wall-clock arithmetic would be an hour off across DST)."""
         elapsed = self.due.astimezone(UTC) + timedelta(minutes=self.duration_minutes)
         return elapsed.astimezone(self.due.tzinfo)
+
+
+def as_planned(followup: FollowUp) -> FollowUp:
+    """The follow-up itself: one the plan memo recalled (:class:`calsync.planmemo.Recalled`) is planned now."""
+    plan = getattr(type(followup), "planned", None)
+    return plan(followup) if plan is not None else followup
 
 
 def is_overdue(followup: FollowUp, now: datetime | None) -> bool:

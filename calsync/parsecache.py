@@ -1,16 +1,24 @@
-"""The parsed form of a large TOML file, kept in the cache dir until its bytes change.
+"""The parsed form of a large TOML file, kept in the cache dir table by table, so that only what changed is parsed.
 
 ``tomllib`` reads about 2.5 MB a second: a quarter of a second for the interview file of 2,000 interviews, paid on
-every ``calsync sync`` that cron runs although the file rarely changed since the last one. So the parsed data of a
-file over :data:`MIN_BYTES` is kept beside the SHA-256 of the exact bytes it came from (and the Python version,
-whose ``tomllib`` parsed it); a run whose file has the same bytes reads that back, any other parses again. Only
-files that parsed without an error are kept, so a file that is kept also passed the shape check.
+every ``calsync sync`` that cron runs although the file rarely changed since the last one, and paid in full again
+after an edit of one interview. So a file over :data:`MIN_BYTES` is cut into its pieces at each ``[[interviews]]``
+header line (the text before the first one is a piece too), and each piece's parse is kept beside the SHA-256 of
+its text (under the Python version, whose ``tomllib`` parsed it). A run parses only the pieces it does not find
+kept, and joins them.
+
+Joining pieces is parsing the whole file when each piece parses on its own: a header line inside a multi-line
+string or array leaves the piece before it unterminated, which does not parse, and a piece after the first one
+defines nothing but its ``[[interviews]]`` table (which its sub-tables extend, as in the whole file). Anything else
+-- a piece that does not parse, another top-level key -- is left to the caller's parse of the whole file, which
+gives its result or its error with the right line. Only pieces that parsed are kept, and the file's shape is
+checked (:func:`calsync.tomlfile.check_shape`) before any piece is parsed.
 
 The form is JSON (read by the C decoder, and unable to run code whatever the file holds), with TOML's dates and
 times as one-key objects ``{"\\u0000datetime": "2026-12-01T10:00:00"}``; a table of the file that happens to look
 like one is written as ``{"\\u0000table": [[key, value]]}``. A file cut short or damaged is not valid JSON, or not
-of the expected header, and is parsed afresh. Files are written for the owner alone (mode 0600): they hold what
-the interview file holds.
+of the expected header, and everything is parsed afresh. Files are written for the owner alone (mode 0600): they
+hold what the interview file holds.
 """
 
 from __future__ import annotations
@@ -19,19 +27,25 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sys
+import tomllib
+from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-FORMAT = "calsync parsed toml 1"
+FORMAT = "calsync parsed toml pieces 1"
 MIN_BYTES = 64 * 1024  # smaller files parse in a few milliseconds: not worth a file
 _TAGS = {"\0datetime": datetime.fromisoformat, "\0date": date.fromisoformat, "\0time": time.fromisoformat}
 _TABLE = "\0table"
+_PIECE = re.compile(r"^[ \t]*\[\[[ \t]*interviews[ \t]*\]\][ \t]*(?:#[^\n]*)?\r?$", re.MULTILINE)
+_KEY = "interviews"
+_END = "end"  # the last line: a file without it was cut short
 
 
-def _header(raw: bytes) -> str:
-    return f"{FORMAT}\t{sys.version}\t{hashlib.sha256(raw).hexdigest()}"
+def _header() -> str:
+    return f"{FORMAT}\t{sys.version}"
 
 
 def _file(path: Path) -> Path | None:
@@ -45,46 +59,106 @@ def _file(path: Path) -> Path | None:
     return folder / f"{name}.json"
 
 
-def load(path: Path, raw: bytes) -> dict[str, Any] | None:
-    """What ``raw`` (the bytes of ``path``) parsed to last time, or None when it was not kept."""
+def pieces(text: str) -> list[str]:
+    """``text`` cut before each ``[[interviews]]`` header line (the first piece may be empty)."""
+    starts = [match.start() for match in _PIECE.finditer(text)]
+    return [text[a:b] for a, b in zip([0, *starts], [*starts, len(text)], strict=True)]
+
+
+def parse(path: Path, raw: bytes, text: str, check: Callable[[str], None]) -> dict[str, Any] | None:
+    """What ``text`` (the decoded ``raw`` bytes of ``path``) parses to, from the pieces kept and the others parsed
+    now (after ``check(text)``); None when the file is small, or not made of pieces that join (the caller parses
+    the whole file: the result or the error, with its line)."""
     if len(raw) < MIN_BYTES:
         return None
-    kept = _file(path)
-    if kept is None:
+    kept_file = _file(path)
+    if kept_file is None:
         return None
+    known = _load(kept_file, len(raw))
+    parts = pieces(text)
+    keys = [hashlib.sha256(part.encode("utf-8", "surrogatepass")).hexdigest() for part in parts]
+    lines: dict[str, str] = {}  # what is kept after this run: key -> the piece's JSON line
+    parsed: list[Any] = []
+    checked = False
+    for key, part in zip(keys, parts, strict=True):
+        if key in lines or key in known:
+            try:  # each position gets objects of its own, even a piece written twice
+                parsed.append(_piece(lines.get(key) or known[key]))
+                lines[key] = lines.get(key) or known[key]
+                continue
+            except (ValueError, RecursionError):  # a damaged line: parsed again
+                pass
+        if not checked:
+            check(text)
+            checked = True
+        try:
+            piece = tomllib.loads(part)
+        except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+            return None
+        parsed.append(piece)
+        lines[key] = _line(piece)
+    data = _joined(parsed)
+    if data is not None and lines != known:
+        _keep(kept_file, lines)
+    return data
+
+
+def _piece(line: str) -> Any:
+    return json.loads(line, object_hook=_decoded)
+
+
+def _line(piece: Any) -> str:
+    """A piece's JSON: one line (JSON writes a newline inside a string as ``\\n``)."""
+    return json.dumps(_encoded(piece), ensure_ascii=False, separators=(",", ":"))
+
+
+def _joined(parsed: list[Any]) -> dict[str, Any] | None:
+    """The pieces' tables as one: the first piece's keys and every piece's ``interviews`` entries, in order; None
+    when a piece after the first defines anything else, or the first defines ``interviews`` itself."""
+    if not parsed or not all(isinstance(piece, dict) for piece in parsed):
+        return None
+    head, rest = parsed[0], parsed[1:]
+    if _KEY in head:
+        return None
+    entries: list[Any] = []
+    for piece in rest:
+        if set(piece) != {_KEY} or not isinstance(piece[_KEY], list):
+            return None
+        entries.extend(piece[_KEY])
+    return {**head, _KEY: entries} if rest else head
+
+
+def _load(kept_file: Path, size: int) -> dict[str, str]:
+    """The pieces kept: SHA-256 of a piece's text -> its parse, as one line of JSON (decoded only when used)."""
     from calsync.files import read_regular
 
     try:
-        text = read_regular(kept, 8 * len(raw) + 4096).decode("utf-8")
-        header, _, body = text.partition("\n")
-        if header != _header(raw):
-            return None
-        data = json.loads(body, object_hook=_decoded)
-    except (OSError, ValueError, UnicodeDecodeError, TypeError):
-        return None
-    return data if isinstance(data, dict) else None
+        lines = read_regular(kept_file, 8 * size + 4096).decode("utf-8").split("\n")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    if lines[0] != _header() or lines[-1] != _END:
+        return {}  # another Python's, or cut short
+    known = {}
+    for line in lines[1:-1]:
+        key, tab, piece = line.partition("\t")
+        if not tab:
+            return {}
+        known[key] = piece
+    return known
 
 
-def keep(path: Path, raw: bytes, data: dict[str, Any]) -> None:
-    """Keep ``data``, what ``raw`` parsed to; quietly nothing when the cache dir cannot be written."""
-    if len(raw) < MIN_BYTES:
-        return
-    kept = _file(path)
-    if kept is None:
-        return
+def _keep(kept_file: Path, lines: dict[str, str]) -> None:
+    """Keep the pieces (key -> JSON line); quietly nothing when the cache dir cannot be written."""
     from calsync.files import temp_name
 
-    try:
-        body = f"{_header(raw)}\n{json.dumps(_encoded(data), ensure_ascii=False, separators=(',', ':'))}".encode()
-    except (TypeError, ValueError):  # nothing tomllib gives; never kept half
-        return
-    temp = kept.parent / temp_name()
+    body = "\n".join([_header(), *(f"{key}\t{line}" for key, line in lines.items()), _END]).encode()
+    temp = kept_file.parent / temp_name()
     try:  # a whole file or none (renamed into place); no fsync: a lost one is only parsed again
-        kept.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        kept_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
         with os.fdopen(fd, "wb") as stream:
             stream.write(body)
-        os.replace(temp, kept)
+        os.replace(temp, kept_file)
     except OSError:
         with contextlib.suppress(OSError):
             temp.unlink()

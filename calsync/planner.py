@@ -67,7 +67,7 @@ def plan(
     ``adjust`` lets plugins change each interview's plan (default: none).
     """
     policy = policy or Policy()
-    parse_timeline = parse_timeline or _hook_parser()
+    parse_timeline = parse_timeline or hook_parser()
     followups: list[FollowUp] = []
     warnings: list[str] = []
     for interview in interviews:
@@ -389,7 +389,8 @@ def _person_key(person: Interviewer) -> str:
     return (person.email or person.name).strip().lower()
 
 
-def _hook_parser() -> TimelineParser:
+def hook_parser() -> TimelineParser:
+    """The ``calsync_parse_timeline`` hook as one function (the built-in parser directly when it is alone)."""
     from calsync.plugins import load_plugins, sole_implementation
 
     hook = load_plugins().hook

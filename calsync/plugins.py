@@ -319,6 +319,15 @@ def sole_implementation(hook: str) -> Callable[..., Any] | None:
     return call
 
 
+def only_builtin_implement(hooks: tuple[str, ...]) -> bool:
+    """Whether only calsync's default plugins implement the ``hooks`` (and calls are not traced): then what they
+    return depends on calsync's own code alone, which caches may key on."""
+    load_plugins()
+    if _traced:
+        return False
+    return all(impl.plugin_name in DEFAULT_PLUGINS for hook in hooks for impl in getattr(pm.hook, hook).get_hookimpls())
+
+
 def adjust_plan(
     followups: list[FollowUp], interview: Interview, policy: Policy, calendar: BusinessCalendar
 ) -> list[FollowUp]:

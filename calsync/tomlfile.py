@@ -163,7 +163,7 @@ def read_toml(path: Path, what: str) -> tuple[dict[str, Any], LineIndex]:
         raise InputError(f"not UTF-8 text (byte {exc.start})", path, line) from None
     from calsync import parsecache
 
-    data = parsecache.load(path, raw)  # the same bytes parsed before: what they gave then
+    data = parsecache.parse(path, raw, text, lambda whole: check_shape(whole, path))  # large: what changed
     if data is not None:
         return data, LineIndex(text)
     check_shape(text, path)
@@ -179,7 +179,6 @@ def read_toml(path: Path, what: str) -> tuple[dict[str, Any], LineIndex]:
         raise InputError(f"invalid TOML: {message}", path, line) from None
     except ValueError as exc:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
         raise InputError(f"invalid TOML: {str(exc).splitlines()[0]}", path) from None
-    parsecache.keep(path, raw, data)
     return data, LineIndex(text)
 
 

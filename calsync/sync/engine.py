@@ -141,7 +141,7 @@ def render_desired(
 
     With a ``cache`` (see :mod:`calsync.sync.render_cache`), a follow-up whose inputs are those of the last sync
     takes its hash from there and is rendered only if the diff needs its item."""
-    from calsync.model import is_overdue
+    from calsync.model import as_planned, is_overdue
     from calsync.rewrite import content_hash
     from calsync.sync.identity import with_uid
     from calsync.sync.render_cache import OVERDUE, PLAIN
@@ -151,7 +151,7 @@ def render_desired(
     def rendered(followup: FollowUp, remote: str, form: str) -> Item:
         from calsync.render import render_item
 
-        item = render_item(followup, now=now if form == OVERDUE else None, **options)
+        item = render_item(as_planned(followup), now=now if form == OVERDUE else None, **options)
         return with_uid(item, remote) if remote != followup.uid else item
 
     desired: dict[str, Desired] = {}
@@ -461,6 +461,8 @@ def _carrying(want: Desired, uid: str) -> Desired:
 def _move_to_wanted_uids(db: StateDB, state: dict[str, StateRow], desired, naming: Naming) -> None:
     """Items written under a UID this target no longer uses (a to-do target from before to-dos had their own
     UIDs, a new ``uid_suffix``): retire the old resource and let the diff create the item under the new UID."""
+    if naming.component != "todo" and not naming.suffix and not naming.ids:
+        return  # an event target that never changed UIDs: every item carries the plan's UID
     for uid, row in list(state.items()):
         if row.gone or uid not in desired or naming.in_use(uid) == naming.wanted(uid):
             continue

@@ -60,14 +60,14 @@ def id_changes(planned: list[FollowUp], state: Mapping[str, StateRow]) -> list[I
     by_uid = {f.uid: f for f in planned}
     if state.keys() <= by_uid.keys():
         return []  # every item calsync wrote is still planned: no interview lost its id
-    planned_ids = {f.interview.id for f in planned}
+    planned_ids = {f.interview_id for f in planned}
     known: dict[str, list[StateRow]] = {}
     for row in state.values():
         if row.gone or row.cancelled:
             continue
         followup = by_uid.get(row.uid)
         if followup is not None:  # still planned: its interview is the one it was written for (no need to read it)
-            interview_id = followup.interview.id
+            interview_id = followup.interview_id
         else:
             interview_id = _fields(row).get(b"X-CALSYNC-INTERVIEW", b"").decode("utf-8", "replace").strip()
         if interview_id:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from calsync.errors import NotFound
-from calsync.model import FollowUp
+from calsync.model import FollowUp, as_planned
 from calsync.provider import Provider, RemoteItem
 from calsync.sync.state import StateRow
 
@@ -50,6 +50,7 @@ def find_completions(
             continue
         if there.etag is None or there.etag == row.etag or b"BEGIN:VTODO" not in (row.ical or b""):
             continue
+        followup = as_planned(followup)  # a recalled one (calsync.planmemo) is planned now, and only now
         try:
             fetched = provider.read(there.href)
         except NotFound:

@@ -52,7 +52,7 @@ def code_fingerprint() -> str:
 
     import calsync
 
-    digest = hashlib.sha256(f"{calsync.__version__} {sys.version_info[:2]} {_tz_version()}".encode())
+    digest = hashlib.sha256(f"{calsync.__version__} {sys.version_info[:2]} {tz_version()}".encode())
     for name in _RENDERING_MODULES:
         spec = importlib.util.find_spec(name)
         origin = spec.origin if spec is not None else None
@@ -61,7 +61,7 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _tz_version() -> str:
+def tz_version() -> str:
     """Which time zone database the zones come from (a new one may move a time or change a VTIMEZONE): the version
     line of each zoneinfo folder's ``tzdata.zi`` and the folder's own time, and the ``tzdata`` package's version."""
     import zoneinfo
@@ -106,13 +106,9 @@ class RenderCache:
 
     def key(self, followup: FollowUp, remote_uid: str, form: str) -> str:
         """The key of everything ``followup``'s item depends on, rendered in ``form`` under ``remote_uid``."""
-        # The settings and the interview, hashed once: each follow-up's key then hashes a few hundred bytes.
-        shared = self._once(followup.interview, self._interview_digest)
-        fields = _followup_fields(followup)
-        person = followup.recipient  # shared by an interview's follow-ups: its text made once
-        if person is not None:
-            fields = (*fields[:_RECIPIENT], self._once(person, repr), *fields[_RECIPIENT + 1 :])
-        text = "\x1f".join((shared, repr(fields), remote_uid, form))
+        # A follow-up recalled by the plan memo carries its digest; a planned one gets it here.
+        digest = getattr(followup, "digest", None) or followup_digest(followup, self._once)
+        text = "\x1f".join((self.settings, digest, remote_uid, form))
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def _once(self, value: object, make: Callable[[Any], str]) -> str:
@@ -121,10 +117,6 @@ class RenderCache:
         if found is None or found[0] is not value:  # an id reused by another object is not the same one
             found = self._texts[id(value)] = (value, make(value))
         return found[1]
-
-    def _interview_digest(self, interview: Interview) -> str:
-        shared = f"{self.settings}\x1f{_interview_text(interview)}"
-        return hashlib.sha256(shared.encode("utf-8", "surrogatepass")).hexdigest()
 
     def hash_for(self, uid: str, form: str, key: str) -> str | None:
         """The content hash remembered for this key, if it is the one remembered."""
@@ -162,5 +154,21 @@ _RECIPIENT = _FOLLOWUP_FIELDS.index("recipient")
 _interview_fields = operator.attrgetter(*_INTERVIEW_FIELDS)
 
 
-def _interview_text(interview: Interview) -> str:
-    return repr(_interview_fields(interview))
+def _interview_hash(interview: Interview) -> str:
+    return hashlib.sha256(repr(_interview_fields(interview)).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _made(value: object, make: Callable[[Any], str]) -> str:
+    return make(value)
+
+
+def followup_digest(followup: FollowUp, once: Callable[[object, Callable[[Any], str]], str] = _made) -> str:
+    """A hash of everything in ``followup`` that its item can depend on: its fields and its interview's (but where
+    it was written). ``once`` makes the text of an object that many follow-ups share (their interview, their
+    recipient) once per object."""
+    fields = _followup_fields(followup)
+    person = followup.recipient
+    if person is not None:
+        fields = (*fields[:_RECIPIENT], once(person, repr), *fields[_RECIPIENT + 1 :])
+    text = f"{once(followup.interview, _interview_hash)}\x1f{fields!r}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
