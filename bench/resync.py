@@ -17,6 +17,7 @@ import argparse
 import base64
 import collections
 import http.client
+import itertools
 import json
 import os
 import shutil
@@ -102,13 +103,18 @@ def child_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
 
 
+LAST_RUN: tuple[float, float] = (0.0, 0.0)  # (start, end) of the last run(), on time.perf_counter()
+
+
 def run(command: list[str], env: dict | None = None) -> float:
+    global LAST_RUN
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env={**child_env(), **(env or {})})
-    elapsed = time.perf_counter() - started
+    ended = time.perf_counter()
+    LAST_RUN = (started, ended)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return elapsed
+    return ended - started
 
 
 def median_of(runs: int, command: list[str], env: dict | None = None) -> float:
@@ -291,10 +297,34 @@ def raw_put(server, folder: str, source: Path, workers: int) -> float:
         command, capture_output=True, text=True, env={**child_env(), PASSWORD_ENV: server.password}, check=True
     )
     SERVER_SECONDS[workers] = server_seconds(server)
+    if workers == 1:
+        gaps = put_gaps([record for record in server.proxy.snapshot() if record.method == "PUT"])
+        RAW_GAP_MS[workers] = 1000 * statistics.mean(gaps) if gaps else 0.0
     return json.loads(done.stdout)["seconds"]
 
 
 SERVER_SECONDS: dict[int, float] = {}
+RAW_GAP_MS: dict[int, float] = {}
+
+
+def put_gaps(puts) -> list[float]:
+    """Seconds from each PUT's answer (as the proxy got it from the server) to the next PUT reaching the proxy."""
+    return [b.at - (a.at + a.seconds) for a, b in itertools.pairwise(puts)]
+
+
+def put_phases(records, started: float, ended: float) -> str:
+    """Where a first sync's wall time went, from the proxy's clock (the same as this process's): before the first
+    PUT reached the proxy (start-up, plan, render, discovery), the writes, after the last one was answered (the
+    token, the state, exit); and the mean gap between one PUT's answer and the next PUT (the client's turn)."""
+    puts = [record for record in records if record.method == "PUT" and record.at]
+    if len(puts) < 2:
+        return ""
+    gaps = put_gaps(puts)
+    last = puts[-1].at + puts[-1].seconds
+    return (
+        f"before the first PUT {puts[0].at - started:.2f} s, writes {last - puts[0].at:.2f} s, after {ended - last:.2f}"
+        f" s; between PUTs {1000 * statistics.mean(gaps):.2f} ms"
+    )
 
 
 def server_seconds(server) -> float:
@@ -330,6 +360,7 @@ def bench_caldav(
         server.proxy.reset()
         first = run(ws.sync("dav"), env)
         first_requests = len(server.proxy.records)
+        phases = put_phases(server.proxy.snapshot(), *LAST_RUN)
         methods = collections.Counter(record.method for record in server.proxy.snapshot())
         faster = "sequential" if raw_seq <= raw_par else f"parallel x{PARALLEL_PUTS}"
         # calsync's provider writes one request at a time: parallel PUTs were no faster on these servers (2026-11-29)
@@ -349,7 +380,8 @@ def bench_caldav(
                 f"{verdict}); the server's own time: raw sequential {SERVER_SECONDS[1]:.2f} s, calsync "
                 f"{server_seconds(server):.2f} s; calsync {first_requests} requests "
                 f"({', '.join(f'{n} {method}' for method, n in methods.most_common())}), of its time "
-                f"{local:.2f} s is local (the same first sync into a vdir: start-up, plan, render, state)",
+                f"{local:.2f} s is local (the same first sync into a vdir: start-up, plan, render, state); {phases} "
+                f"(the raw sequential loop: {RAW_GAP_MS.get(1, 0):.2f} ms)",
             )
         )
         for n in pools:

@@ -160,6 +160,8 @@ class Record:
     seconds: float = 0.0
     #: the client's port: requests with the same one came on the same connection
     client: int = 0
+    #: when the proxy sent it on (``time.perf_counter()`` of the process running the proxy; 0 for made-up answers)
+    at: float = 0.0
 
 
 class CountingProxy:
@@ -267,7 +269,9 @@ class CountingProxy:
         seconds = time.perf_counter() - started
         with self._lock:
             self.records.append(
-                Record(handler.command, handler.path, response.status, body, seconds, handler.client_address[1])
+                Record(
+                    handler.command, handler.path, response.status, body, seconds, handler.client_address[1], started
+                )
             )
         self._after(method, path, body, response.status)
         if self._drop(method):
