@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import icalendar
@@ -81,8 +81,10 @@ def test_random_histories_converge(history, crashes, mode):
 @given(
     history=histories(),
     touches=st.lists(st.tuples(st.sampled_from(["edit", "delete"]), st.integers(0, 20)), max_size=6),
+    now=st.datetimes(min_value=datetime(2026, 11, 15), max_value=datetime(2027, 2, 28), timezones=st.just(UTC)),
 )
-def test_the_users_edits_and_deletions_are_never_undone(history, touches):
+def test_the_users_edits_and_deletions_are_never_undone(history, touches, now):
+    """Whatever the clock says: the sync's now is drawn too (an overdue follow-up is rendered another way)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         folder = root / "cal"
@@ -91,7 +93,7 @@ def test_the_users_edits_and_deletions_are_never_undone(history, touches):
         deleted: dict[str, object] = {}  # uid -> its due time when the user deleted it
         for step in range(len(history) + 1):
             followups = plan([interview(events=tuple(history[:step]))], parse_timeline=lambda *a: None).followups
-            _sync_unless_emptied(target, followups)
+            _sync_unless_emptied(target, followups, now)
             due = {f.uid: f.due for f in followups}
             present = managed(folder)
             for uid in [uid for uid in deleted if uid in present]:
@@ -114,7 +116,7 @@ def test_the_users_edits_and_deletions_are_never_undone(history, touches):
                     path.unlink()
                     edited.discard(uid)
         followups = plan([interview(events=tuple(history))], parse_timeline=lambda *a: None).followups
-        if not _sync_unless_emptied(target, followups):
+        if not _sync_unless_emptied(target, followups, now):
             assert not set(deleted) & set(managed(folder)), "the user emptied the calendar, and something came back"
             return
         items = managed(folder)
@@ -126,13 +128,13 @@ def test_the_users_edits_and_deletions_are_never_undone(history, touches):
                 assert str(items[f.uid]["SUMMARY"]).startswith("(mine) ")
 
 
-def _sync_unless_emptied(target, followups) -> bool:
+def _sync_unless_emptied(target, followups, now: datetime) -> bool:
     """One sync; False when the safety valve refused it because the user deleted every item calsync put there
     (a refusal that undoes nothing)."""
     from calsync.errors import UserError
 
     try:
-        sync_target(target, followups)
+        sync_target(target, followups, now=now)
     except UserError as exc:
         if "is there any more" not in str(exc):
             raise

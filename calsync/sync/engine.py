@@ -154,35 +154,32 @@ def render_desired(
         item = render_item(as_planned(followup), now=now if form == OVERDUE else None, **options)
         return with_uid(item, remote) if remote != followup.uid else item
 
+    def hash_of(followup: FollowUp, remote: str, form: str, made: dict[str, Item]) -> str:
+        """The content hash of ``followup`` in ``form``: the cache's, or rendered now (the item kept in ``made``)."""
+        key = cache.key(followup, remote, form) if cache is not None else ""
+        found = cache.hash_for(followup.uid, form, key) if cache is not None else None
+        if found is None:
+            made[form] = rendered(followup, remote, form)
+            found = content_hash(made[form])
+            if cache is not None:
+                cache.learn(followup.uid, form, key, found)
+        return found
+
     desired: dict[str, Desired] = {}
     for followup in followups:
         uid = followup.uid
         remote = uid_on_target(uid) if uid_on_target is not None else uid
         made: dict[str, Item] = {}
-
-        hashes: dict[str, str] = {}
-
-        def hash_of(form: str, followup: FollowUp = followup, remote: str = remote, made=made, hashes=hashes) -> str:
-            if form in hashes:
-                return hashes[form]
-            key = cache.key(followup, remote, form) if cache is not None else ""
-            found = cache.hash_for(followup.uid, form, key) if cache is not None else None
-            if found is None:
-                made[form] = rendered(followup, remote, form)
-                found = content_hash(made[form])
-                if cache is not None:
-                    cache.learn(followup.uid, form, key, found)
-            hashes[form] = found
-            return found
-
-        form = PLAIN
+        form, known = PLAIN, None
         if is_overdue(followup, now):
             form = OVERDUE
+            known = hash_of(followup, remote, OVERDUE, made)
             went_out = pushed.get(uid) if pushed else None
             # Which form is on the target: the overdue one, or the plain one (it went out while still ahead)?
-            if went_out is not None and hash_of(OVERDUE) != went_out and hash_of(PLAIN) == went_out:
-                form = PLAIN
-        known = hash_of(form)
+            if went_out is not None and known != went_out and hash_of(followup, remote, PLAIN, made) == went_out:
+                form, known = PLAIN, went_out
+        if known is None:
+            known = hash_of(followup, remote, PLAIN, made)
         desired[uid] = Desired(
             uid=uid,
             item=made.get(form),  # type: ignore[arg-type]
