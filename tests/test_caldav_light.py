@@ -206,7 +206,11 @@ def _chunk(body: bytes, cuts: list[int]) -> bytes:
     return b"".join(pieces) + b"0\r\n\r\n"
 
 
-@given(body=st.binary(max_size=3000), cuts=st.lists(st.integers(0, 3000), max_size=8), status=st.integers(200, 599))
+@given(
+    body=st.binary(max_size=3000),
+    cuts=st.lists(st.integers(0, 3000), max_size=8),
+    status=st.integers(200, 599).filter(lambda status: status not in (204, 304)),  # never a body (RFC 9112 6.3)
+)
 def test_an_answer_is_read_whole_by_length_chunked_or_to_the_close(body, cuts, status):
     head = f"HTTP/1.1 {status} Whatever\r\nContent-Type: application/xml\r\n".encode()
     assert _read(head + f"Content-Length: {len(body)}\r\n\r\n".encode() + body + b"HTTP/1.1 200 next") == (status, body)
@@ -216,6 +220,10 @@ def test_an_answer_is_read_whole_by_length_chunked_or_to_the_close(body, cuts, s
         status,
         body,
     )
+
+
+def test_a_204_has_no_body_whatever_follows():
+    assert _read(b'HTTP/1.1 204 No Content\r\nETag: "1"\r\n\r\nHTTP/1.1 200 OK\r\n') == (204, b"")
 
 
 @pytest.mark.parametrize(

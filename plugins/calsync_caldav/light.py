@@ -266,6 +266,8 @@ class Writer:
                 raise NotSent(maybe_done=False) from None
         went_out = False
         try:
+            if conn.sock is None:
+                conn.connect()  # a refused connection or a failed handshake: nothing went out
             conn.putrequest(method, _path(urlsplit(url)), skip_accept_encoding=True)
             for key, value in {**self.headers, **headers}.items():
                 conn.putheader(key, value)

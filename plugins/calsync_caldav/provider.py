@@ -16,8 +16,11 @@ How a re-sync stays cheap
     (one PROPFIND). The discovered calendar URL, its components and the login scheme are kept in ``self.state``.
 How it writes
     PUT with ``If-None-Match: *`` to create, PUT/DELETE with ``If-Match: <etag>`` to change: a concurrent edit on
-    the user's phone is never overwritten. These go through ``DAVClient.request`` as they are: the library's
-    higher-level save() would first search the calendar for the UID.
+    the user's phone is never overwritten. They go out as they are (the library's higher-level save() would first
+    search the calendar for the UID), on the standard library (``light.Writer``: a keep-alive ``http.client``
+    connection, a fraction of the library's client work per request) when it sends what the session would; what
+    only the session words (a login to refuse or switch to Digest, a redirect, 429/503, a lost connection) goes
+    through ``DAVClient.request``. The next write is in flight while the engine records the last outcome.
 """
 
 from __future__ import annotations
