@@ -225,8 +225,10 @@ def bench_vdir(tmp: Path, size: int, runs: int, change: bool) -> None:
 
     if change:
         timings = []
-        for n in range(runs):
-            write_interviews(ws.interviews, size, {n * 7: extension(n * 7)})  # one interview changed, others as before
+        changed: dict[int, str] = {}
+        for n in range(runs):  # each run finds one more interview changed since the sync before it
+            changed[n * 7] = extension(n * 7)
+            write_interviews(ws.interviews, size, changed)
             timings.append(run(ws.sync()))
         write_interviews(ws.interviews, size)
         record(Result(f"one changed interview among {size}", statistics.median(timings), again, "own no-change", 2.0))

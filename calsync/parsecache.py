@@ -23,10 +23,8 @@ hold what the interview file holds.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import re
 import sys
 import tomllib
@@ -35,28 +33,18 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from calsync import keptlines
+
 FORMAT = "calsync parsed toml pieces 1"
 MIN_BYTES = 64 * 1024  # smaller files parse in a few milliseconds: not worth a file
 _TAGS = {"\0datetime": datetime.fromisoformat, "\0date": date.fromisoformat, "\0time": time.fromisoformat}
 _TABLE = "\0table"
 _PIECE = re.compile(r"^[ \t]*\[\[[ \t]*interviews[ \t]*\]\][ \t]*(?:#[^\n]*)?\r?$", re.MULTILINE)
 _KEY = "interviews"
-_END = "end"  # the last line: a file without it was cut short
 
 
 def _header() -> str:
     return f"{FORMAT}\t{sys.version}"
-
-
-def _file(path: Path) -> Path | None:
-    try:
-        from platformdirs import user_cache_path
-
-        folder = user_cache_path("calsync") / "parsed"
-        name = hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()[:24]
-    except Exception:  # no usable home: parse every time
-        return None
-    return folder / f"{name}.json"
 
 
 def pieces(text: str) -> list[str]:
@@ -71,10 +59,10 @@ def parse(path: Path, raw: bytes, text: str, check: Callable[[str], None]) -> di
     the whole file: the result or the error, with its line)."""
     if len(raw) < MIN_BYTES:
         return None
-    kept_file = _file(path)
+    kept_file = keptlines.cache_file("parsed", path)
     if kept_file is None:
         return None
-    known = _load(kept_file, len(raw))
+    known = keptlines.read(kept_file, _header(), 8 * len(raw) + 4096)
     parts = pieces(text)
     keys = [hashlib.sha256(part.encode("utf-8", "surrogatepass")).hexdigest() for part in parts]
     lines: dict[str, str] = {}  # what is kept after this run: key -> the piece's JSON line
@@ -99,7 +87,7 @@ def parse(path: Path, raw: bytes, text: str, check: Callable[[str], None]) -> di
         lines[key] = _line(piece)
     data = _joined(parsed)
     if data is not None and lines != known:
-        _keep(kept_file, lines)
+        keptlines.write(kept_file, _header(), lines)
     return data
 
 
@@ -126,42 +114,6 @@ def _joined(parsed: list[Any]) -> dict[str, Any] | None:
             return None
         entries.extend(piece[_KEY])
     return {**head, _KEY: entries} if rest else head
-
-
-def _load(kept_file: Path, size: int) -> dict[str, str]:
-    """The pieces kept: SHA-256 of a piece's text -> its parse, as one line of JSON (decoded only when used)."""
-    from calsync.files import read_regular
-
-    try:
-        lines = read_regular(kept_file, 8 * size + 4096).decode("utf-8").split("\n")
-    except (OSError, UnicodeDecodeError):
-        return {}
-    if lines[0] != _header() or lines[-1] != _END:
-        return {}  # another Python's, or cut short
-    known = {}
-    for line in lines[1:-1]:
-        key, tab, piece = line.partition("\t")
-        if not tab:
-            return {}
-        known[key] = piece
-    return known
-
-
-def _keep(kept_file: Path, lines: dict[str, str]) -> None:
-    """Keep the pieces (key -> JSON line); quietly nothing when the cache dir cannot be written."""
-    from calsync.files import temp_name
-
-    body = "\n".join([_header(), *(f"{key}\t{line}" for key, line in lines.items()), _END]).encode()
-    temp = kept_file.parent / temp_name()
-    try:  # a whole file or none (renamed into place); no fsync: a lost one is only parsed again
-        kept_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(body)
-        os.replace(temp, kept_file)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temp.unlink()
 
 
 def _encoded(value: Any) -> Any:

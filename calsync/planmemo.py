@@ -30,11 +30,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import calsync
+from calsync import keptlines
 from calsync.model import FollowUp, Interview, Kind, Policy, Status
 from calsync.planner import Plan
 
 FORMAT = "calsync plan memo 1"
-_END = "end"  # the last line: a file without it was cut short
 _PLANNING_HOOKS = ("calsync_parse_timeline", "calsync_adjust_plan")
 _KINDS = {kind.value: kind for kind in Kind}  # a dict lookup: calling an Enum is slow, and this runs per follow-up
 _STATUSES = {status.value: status for status in Status}
@@ -102,8 +102,9 @@ def plan_file(
         return interview, adjust(items, interview, policy), warning
 
     surroundings = _surroundings(policy, defaults)
-    memo = _file(path) if surroundings is not None else None
-    known = _load(memo, surroundings) if memo is not None else {}
+    memo = keptlines.cache_file("plans", path) if surroundings is not None else None
+    header = f"{FORMAT}\t{surroundings}"
+    known = keptlines.read(memo, header, 256 * 1024 * 1024) if memo is not None else {}
     kept: dict[str, str] = {}  # the memo after this call: key -> the record's JSON line
     followups: list[Any] = []
     warnings: list[str] = []
@@ -128,7 +129,7 @@ def plan_file(
             warnings.append(warning)
     followups.sort(key=_order)
     if memo is not None and kept != known:
-        _keep(memo, surroundings, kept)  # type: ignore[arg-type]
+        keptlines.write(memo, header, kept)
     return Plan(followups, warnings)
 
 
@@ -200,35 +201,6 @@ def _code_stamp() -> str:
     return hashlib.sha256("\n".join(stamps).encode()).hexdigest()
 
 
-def _file(path: Path) -> Path | None:
-    try:
-        from platformdirs import user_cache_path
-
-        name = hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()[:24]
-        return user_cache_path("calsync") / "plans" / f"{name}.json"
-    except Exception:  # no usable home: plan everything every time
-        return None
-
-
-def _load(memo: Path, surroundings: str | None) -> dict[str, str]:
-    """The records kept: key -> JSON line (decoded when used); none when the file is another's, or cut short."""
-    from calsync.files import read_regular
-
-    try:
-        lines = read_regular(memo, 256 * 1024 * 1024).decode("utf-8").split("\n")
-    except (OSError, UnicodeDecodeError):
-        return {}
-    if lines[0] != f"{FORMAT}\t{surroundings}" or lines[-1] != _END:
-        return {}
-    known = {}
-    for line in lines[1:-1]:
-        key, tab, record = line.partition("\t")
-        if not tab:
-            return {}
-        known[key] = record
-    return known
-
-
 def _record_of(line: str | None) -> list[Any] | None:
     """A kept record, if it reads as one :func:`_record` writes (else the interview is planned)."""
     if line is None:
@@ -246,15 +218,3 @@ def _record_of(line: str | None) -> list[Any] | None:
         and all(isinstance(row, list) and len(row) == 8 for row in record[2])
     )
     return record if shaped else None
-
-
-def _keep(memo: Path, surroundings: str, kept: dict[str, str]) -> None:
-    """Write the memo, one record a line; quietly nothing when the cache dir cannot be written."""
-    from calsync.files import write_atomic
-
-    body = "\n".join([f"{FORMAT}\t{surroundings}", *(f"{key}\t{line}" for key, line in kept.items()), _END])
-    try:
-        memo.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_atomic(memo, body.encode("utf-8"), mode=0o600, sync=False)  # a lost one is only planned again
-    except OSError:
-        pass

@@ -225,7 +225,7 @@ def _text_line(name: str, value: str) -> str:
     return f"{name}:{escape_text(clean_text(value))}"
 
 
-def _write(followup: FollowUp, parts: _Parts, sequence: int, dtstamp: datetime) -> bytes | None:
+def _write(followup: FollowUp, parts: _Parts, sequence: int, dtstamp: datetime, uid: str) -> bytes | None:
     """The component's content lines, as icalendar would write them; None when a value is one this writer leaves
     to icalendar."""
     props: dict[str, str] = {}
@@ -241,7 +241,7 @@ def _write(followup: FollowUp, parts: _Parts, sequence: int, dtstamp: datetime) 
         props[name] = line
     if not _PLAIN_VALUE.fullmatch(followup.interview.id):
         return None  # X- values are written verbatim by icalendar 7.2+, escaped before: leave that to icalendar
-    uid = clean_text(followup.uid)
+    uid = clean_text(uid)
     summary, description = clean_text(parts.summary), clean_text(parts.description)
     props["UID"] = f"UID:{escape_text(uid)}"
     props["DTSTAMP"] = f"DTSTAMP:{utc_text(dtstamp)}"
@@ -292,9 +292,10 @@ def _write(followup: FollowUp, parts: _Parts, sequence: int, dtstamp: datetime) 
 
 
 def _build(
-    followup: FollowUp, parts: _Parts, sequence: int, dtstamp: datetime, decorate: Decorate | None
+    followup: FollowUp, parts: _Parts, sequence: int, dtstamp: datetime, decorate: Decorate | None, uid: str
 ) -> tuple[Component, ZoneYears]:
-    """The VEVENT or VTODO as an icalendar object, decorated and validated, and the zones it uses (with years)."""
+    """The VEVENT or VTODO as an icalendar object, decorated and validated, and the zones it uses (with years);
+    plugins see the plan's UID, the item carries ``uid``."""
     import icalendar
 
     comp: Component = icalendar.Todo() if parts.todo else icalendar.Event()
@@ -337,8 +338,10 @@ def _build(
         decorate(comp, followup)
         _validate(comp, followup)
         add_zones(comp, zones)
+    if uid != followup.uid:
+        comp["UID"] = icalendar.vText(uid)  # in place: the property keeps its position
     scrub_controls(comp)
-    comp.add(HASH_PROPERTY, seal(comp))  # last: it covers the decoration too
+    comp.add(HASH_PROPERTY, seal(comp))  # last: it covers the decoration and the UID carried
     return comp, zones
 
 
@@ -351,14 +354,15 @@ def _component_bytes(
     templates: Templates,
     decorate: Decorate | None,
     now: datetime | None,
+    uid: str,
 ) -> tuple[bytes, ZoneYears]:
     """The serialized VEVENT or VTODO and the zones it uses: written directly unless a plugin decorates it."""
     parts = _parts(followup, component, alarm_minutes, templates, now)
     if decorate is None:
-        written = _write(followup, parts, sequence, dtstamp)
+        written = _write(followup, parts, sequence, dtstamp, uid)
         if written is not None:
             return written, parts.zones
-    comp, zones = _build(followup, parts, sequence, dtstamp, decorate)
+    comp, zones = _build(followup, parts, sequence, dtstamp, decorate, uid)
     return comp.to_ical(), zones
 
 
@@ -441,20 +445,25 @@ def render_item(
     templates: Templates | None = None,
     decorate: Decorate | None = None,
     now: datetime | None = None,
+    uid: str | None = None,
 ) -> Item:
     """One VCALENDAR holding the follow-up's VEVENT (or VTODO when ``component == "todo"``) and its VTIMEZONEs.
 
     ``sequence`` defaults to the follow-up's revision, ``dtstamp`` to its ``revised`` instant. ``decorate`` runs on
     the component after the built-in rendering. ``alarm_minutes`` is one lead time, or one per kind (``Kind``
-    value -> minutes). With ``now``, a follow-up already due has no alarm and is marked overdue.
+    value -> minutes). With ``now``, a follow-up already due has no alarm and is marked overdue. ``uid`` is the UID
+    the item carries on its target when it is not the plan's (see calsync/sync/identity.py); the seal covers it.
 
     :raises UserError: the follow-up ends before it starts, or its SUMMARY is empty (nothing is rendered).
     """
     seq = followup.revision if sequence is None else sequence
     stamp = _dtstamp(followup, dtstamp)
-    body, zones = _component_bytes(followup, component, seq, stamp, alarm_minutes, _templates(templates), decorate, now)
+    carried = uid or followup.uid
+    body, zones = _component_bytes(
+        followup, component, seq, stamp, alarm_minutes, _templates(templates), decorate, now, carried
+    )
     data = HEADER + zone_blocks(zones) + body + FOOTER
-    return Item(followup.uid, data, None, seq, cancelled=followup.cancelled, followup=followup)
+    return Item(carried, data, None, seq, cancelled=followup.cancelled, followup=followup)
 
 
 def render_calendar(
@@ -504,8 +513,9 @@ def render_calendar(
     used = dict(expected)
     for followup in plan:
         body, zones = _component_bytes(
-            followup, component, followup.revision, _dtstamp(followup, None), alarm_minutes, chosen, decorate, now
-        )
+            followup, component, followup.revision, _dtstamp(followup, None), alarm_minutes, chosen, decorate, now,
+            followup.uid,
+        )  # fmt: skip
         out.write(body)
         for key, (low, high) in zones.items():
             widen(used, key, low, high)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calsync import planmemo
+from calsync import keptlines
 from calsync.cli import cli
 from calsync.errors import InputError
 from calsync.interviews import load_interviews
@@ -189,7 +189,7 @@ def test_a_damaged_memo_is_planned_around(tmp_path, damage):
     path = tmp_path / "interviews.toml"
     write(path, block(0), block(1))
     plan_file(path, Policy())
-    memo = planmemo._file(path)
+    memo = keptlines.cache_file("plans", path)
     assert memo is not None and memo.stat().st_mode & 0o777 == 0o600  # it names the user's interviews
     memo.write_text(damage(memo.read_text()))
     assert_same_plan(path, Policy())
@@ -224,7 +224,7 @@ def test_the_memo_keeps_only_the_interviews_of_the_file(tmp_path):
     plan_file(path, Policy())
     write(path, block(2))
     plan_file(path, Policy())
-    kept = planmemo._file(path).read_text().split("\n")[1:-1]
+    kept = keptlines.cache_file("plans", path).read_text().split("\n")[1:-1]
     assert [json.loads(line.split("\t", 1)[1])[0] for line in kept] == ["iv-2"]
 
 

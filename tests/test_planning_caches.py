@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from importlib.metadata import entry_points as metadata_entry_points
 from zoneinfo import ZoneInfo
 
@@ -18,11 +18,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from calsync import businessdays, holidaycache, parsecache, timeline, tomlfile
+from calsync import businessdays, holidaycache, timeline, tomlfile
 from calsync.businessdays import calendar_for
 from calsync.entrypoints import entry_points
 from calsync.errors import InputError, UserError
-from calsync.interviews import load_interviews
 
 ZONE = ZoneInfo("America/Chicago")
 COUNTRIES = ["US", "GB", "DE", "FR", "IN", "AU", None]
@@ -168,66 +167,6 @@ def test_a_new_plugin_on_the_path_is_seen_at_once(tmp_path):
     (info / "entry_points.txt").write_text("[calsync]\nextra = calsync_extra\n")
     after = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert "'extra'" not in before.stdout and "'extra'" in after.stdout
-
-
-# --- the parsed interview file ------------------------------------------------------------------------------------
-
-# What tomllib gives: local date-times, or ones with a fixed offset (whole minutes, less than a day).
-offsets = st.just(UTC) | st.integers(-1439, 1439).map(lambda minutes: timezone(timedelta(minutes=minutes)))
-keys = st.text(min_size=0, max_size=8) | st.sampled_from(["\0datetime", "\0date", "\0time", "\0table"])
-scalars = (
-    st.text(max_size=20)
-    | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False)
-    | st.booleans()
-    | st.datetimes(min_value=datetime(1, 1, 2), timezones=st.none() | offsets)
-    | st.dates()
-    | st.times()
-)
-toml_values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4), max_leaves=20
-)
-
-
-@given(data=st.dictionaries(keys, toml_values, max_size=5))
-def test_what_is_kept_reads_back_as_it_was(data):
-    import json
-
-    back = json.loads(json.dumps(parsecache._encoded(data), ensure_ascii=False), object_hook=parsecache._decoded)
-    assert back == data
-    assert shapes(back) == shapes(data)  # the same types all the way down (a date stays a date)
-
-
-def shapes(value):
-    if isinstance(value, dict):
-        return {key: shapes(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [shapes(item) for item in value]
-    return type(value), getattr(value, "tzinfo", None) and value.utcoffset()
-
-
-def test_the_interview_file_is_parsed_again_when_its_bytes_change(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    path = tmp_path / "interviews.toml"
-    entries = "".join(
-        f'[[interviews]]\nid = "i{n}"\ncompany = "C{n}"\nstart = 2027-01-04T10:00:00\nnotes = "{"x" * 40}"\n\n'
-        for n in range(1000)
-    )
-    path.write_text(entries)
-    assert path.stat().st_size > parsecache.MIN_BYTES
-    first = load_interviews(path)
-    assert list((tmp_path / "cache").rglob("*.json"))  # kept
-    assert [iv.id for iv in load_interviews(path)] == [iv.id for iv in first]  # read back
-    path.write_text(entries.replace('company = "C7"', 'company = "Changed"'))
-    assert load_interviews(path)[7].company == "Changed"
-    path.write_text(entries.replace('company = "C7"', "company = Changed"))  # now broken: the error, with its line
-    with pytest.raises(InputError) as failed:
-        load_interviews(path)
-    assert failed.value.line == 7 * 6 + 3 and "invalid TOML" in failed.value.message
-    (kept,) = (tmp_path / "cache").rglob("*.json")
-    path.write_text(entries)
-    kept.write_bytes(kept.read_bytes()[:-100])  # a kept file cut short is parsed afresh
-    assert [iv.company for iv in load_interviews(path)] == [iv.company for iv in first]
 
 
 # --- the phrase book ----------------------------------------------------------------------------------------------

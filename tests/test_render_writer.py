@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from calsync.ical_text import fold
 from calsync.model import Kind, Medium, Status
 from calsync.render import render_calendar, render_item, seal
+from calsync.sync.identity import remote_uid
 from tests.factories import followup, interview
 
 ZONES = ["America/Chicago", "Europe/Berlin", "Asia/Tokyo", "UTC", "Africa/Casablanca", "Australia/Lord_Howe",
@@ -69,14 +70,17 @@ def followups(draw):
     st.sampled_from(["event", "todo"]),
     st.integers(0, 7 * 24 * 60) | st.just({"check_in": 15, "retry": 1440}),
     st.none() | st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2061, 1, 1), timezones=st.just(UTC)),
+    st.sampled_from([None, "todo", "suffix"]),
 )
-def test_the_direct_writer_writes_what_icalendar_writes(followup, component, alarm, now):
-    direct = render_item(followup, component=component, alarm_minutes=alarm, now=now)
-    oracle = render_item(followup, component=component, alarm_minutes=alarm, now=now, decorate=unchanged)
+def test_the_direct_writer_writes_what_icalendar_writes(followup, component, alarm, now, carried):
+    # the UID the item carries on its target: the plan's, or one derived from it (a to-do target, a uid_suffix)
+    uid = None if carried is None else remote_uid(followup.uid, component, "x" if carried == "suffix" else None)
+    direct = render_item(followup, component=component, alarm_minutes=alarm, now=now, uid=uid)
+    oracle = render_item(followup, component=component, alarm_minutes=alarm, now=now, decorate=unchanged, uid=uid)
     assert direct.ical == oracle.ical
-    # and what it wrote reads back, sealed, with its UID
+    # and what it wrote reads back, sealed, with its UID: the seal covers the UID it carries
     component_read = direct.component
-    assert str(component_read["UID"]) == followup.uid
+    assert str(component_read["UID"]) == direct.uid == (uid or followup.uid)
     assert str(component_read["X-CALSYNC-HASH"]) == seal(component_read)
 
 

@@ -266,3 +266,47 @@ def test_state_loss_on_google(google_emulator, tmp_path):
     (event,) = google_emulator.events()
     assert event["summary"] == "Mine now"
     count("state loss", "google: state deleted, survived")
+
+
+@pytest.mark.parametrize("extra", ['component = "todo"', 'uid_suffix = "work"'], ids=["to-do", "uid suffix"])
+def test_items_under_the_targets_own_uids_are_adopted_after_state_loss(tmp_path, extra):
+    """A to-do target (and one with a uid_suffix) writes UIDs of its own, derived from the plan's; the seal covers
+    them, so after the state is lost each item is recognised as calsync's, untouched, and adopted, and the syncs
+    after that find everything where it is."""
+    where = tmp_path / "cal"
+    plan = tmp_path / "interviews.toml"
+    cfg = config(tmp_path, tmp_path / "state", file_target("vdir", where, extra=extra))
+    plan.write_text(interviews([1, 2]))
+    assert run_here(cfg, plan).code == 0
+    files = {p.name: p.read_bytes() for p in where.iterdir()}
+    for path in (tmp_path / "state").iterdir():
+        path.unlink()
+    refused = run_here(cfg, plan)
+    assert refused.code == 2 and f"{len(files)} would be adopted, 0 kept as edited" in refused.stderr
+    adopted = run_here(cfg, plan, "--adopt")
+    assert adopted.code == 0 and adopted.reports[0]["conflicts"] == [], adopted.stdout
+    for _ in range(2):
+        again = run_here(cfg, plan)
+        assert again.code == 0, again.stderr
+        report = again.reports[0]
+        assert (report["created"], report["updated"], report["deleted"]) == (0, 0, 0)
+        assert report["conflicts"] == [] and report["notes"] == [], report
+    assert {p.name: p.read_bytes() for p in where.iterdir()} == files  # nothing rewritten, nothing duplicated
+
+
+def test_to_dos_on_caldav_are_adopted_after_state_loss(tmp_path, radicale_server):
+    side = Dav(radicale_server)
+    plan = tmp_path / "interviews.toml"
+    target = caldav_target(radicale_server, side.calendar, extra='component = "todo"')
+    cfg = config(tmp_path, tmp_path / "state", target)
+    plan.write_text(interviews([1]))
+    assert run_here(cfg, plan, env=side.env).code == 0
+    before = sorted(dav_blobs(radicale_server, side.path))
+    for path in (tmp_path / "state").iterdir():
+        path.unlink()
+    adopted = run_here(cfg, plan, "--adopt", env=side.env)
+    assert adopted.code == 0 and adopted.reports[0]["conflicts"] == [], adopted.stdout
+    assert f"{len(before)} adopted, 0 kept as edited" in " ".join(adopted.reports[0]["notes"])
+    again = run_here(cfg, plan, env=side.env)
+    assert again.code == 0 and again.reports[0]["notes"] == [] and again.reports[0]["unchanged"] == len(before)
+    assert sorted(dav_blobs(radicale_server, side.path)) == before

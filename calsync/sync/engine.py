@@ -143,7 +143,6 @@ def render_desired(
     takes its hash from there and is rendered only if the diff needs its item."""
     from calsync.model import as_planned, is_overdue
     from calsync.rewrite import content_hash
-    from calsync.sync.identity import with_uid
     from calsync.sync.render_cache import OVERDUE, PLAIN
 
     options = dict(component=component, alarm_minutes=alarm_minutes, templates=templates, decorate=decorate)
@@ -151,8 +150,7 @@ def render_desired(
     def rendered(followup: FollowUp, remote: str, form: str) -> Item:
         from calsync.render import render_item
 
-        item = render_item(as_planned(followup), now=now if form == OVERDUE else None, **options)
-        return with_uid(item, remote) if remote != followup.uid else item
+        return render_item(as_planned(followup), now=now if form == OVERDUE else None, uid=remote, **options)
 
     def hash_of(followup: FollowUp, remote: str, form: str, made: dict[str, Item]) -> str:
         """The content hash of ``followup`` in ``form``: the cache's, or rendered now (the item kept in ``made``)."""
@@ -399,6 +397,9 @@ def _sync(
     if dry_run:
         return report
     db.mark_started()
+    adopted = _adopted_identities(plan.state_changes, desired, naming)  # first: a row is never without its UID
+    db.put_identities(adopted)
+    naming.ids.update({i.uid: i for i in adopted})
     for change in plan.state_changes:
         _record_state_change(db, state, change)
     db.drop_refusals([uid for uid in standing if uid not in {a.uid for a in plan.actions}])
@@ -598,6 +599,17 @@ def _identities(actions: list[Action], naming: Naming) -> list[Identity]:
         if naming.ids.get(action.uid) != identity and (identity.remote != identity.uid or action.uid in naming.ids):
             fresh.append(identity)
     return fresh
+
+
+def _adopted_identities(changes: list, desired: dict[str, Desired], naming: Naming) -> list[Identity]:
+    """The UIDs adopted items carry, where not the plan's (a to-do target's): found under them, and known by them
+    from now on, as if this state had written them."""
+    found = []
+    for change in changes:
+        want = desired.get(change.uid) if isinstance(change, Adopt) else None
+        if want is not None and want.carries != change.uid and change.uid not in naming.ids:
+            found.append(Identity(change.uid, want.carries, naming.generation(change.uid)))
+    return found
 
 
 def _on_target(action: Action, naming: Naming) -> Action:

@@ -44,10 +44,19 @@ def remote_uid(uid: str, component: str, suffix: str | None, generation: int = 0
 
 
 def with_uid(item: Item, uid: str) -> Item:
-    """``item`` carrying another UID (its UID line rewritten; every other byte kept)."""
+    """``item`` carrying another UID: its UID line rewritten, and its seal, which covers the UID, made again when
+    it held (an edited item stays recognisably edited); every other byte kept."""
     if item.uid == uid:
         return item
-    from calsync.rewrite import rewrite
+    from icalendar import vText
 
-    data = rewrite(item.ical, {"UID": uid}, drop_alarms=False)
+    from calsync.rewrite import parse_calendar, rewrite
+    from calsync.seal import HASH_PROPERTY, seal, seal_matches
+
+    changes = {"UID": uid}
+    component = next(c for c in parse_calendar(item.ical).subcomponents if c.name in ("VEVENT", "VTODO"))  # a copy
+    if seal_matches(component):
+        component["UID"] = vText(uid)
+        changes[HASH_PROPERTY] = seal(component)
+    data = rewrite(item.ical, changes, drop_alarms=False)
     return Item(uid, data, None, item.sequence, cancelled=item.cancelled, followup=item.followup)
