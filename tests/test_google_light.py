@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from filetargets import Workspace, loaded, sync_listing_modules
-from test_google_provider import write_oauth_token
+from googletargets import write_oauth_token
 
 from calsync_google import light
 

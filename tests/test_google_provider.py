@@ -12,11 +12,11 @@ import subprocess
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from factories import many_followups
 from filetargets import Workspace, event
+from googletargets import make_target, write_oauth_token
 from hypothesis import given
 from hypothesis import strategies as st
 from reliability import count
@@ -29,34 +29,6 @@ from calsync_google.events import event_id
 from calsync_google.provider import GoogleProvider
 
 # --- helpers ----------------------------------------------------------------------------------------------------
-
-
-def write_oauth_token(path: Path, emulator, *, token="test-access-token", refresh="test-refresh-token", expiry=None):
-    from google.oauth2.credentials import Credentials
-
-    creds = Credentials(
-        token=token,
-        refresh_token=refresh,
-        token_uri=emulator.url + "token",
-        client_id="test-client",
-        client_secret="test-secret",
-        expiry=expiry,
-    )
-    write_token(path, creds.to_json())
-
-
-def make_target(emulator, tmp_path: Path, **options) -> Target:
-    token = tmp_path / "google-g.json"
-    if not token.exists():
-        write_oauth_token(token, emulator)
-    opts = {
-        "api_endpoint": emulator.url,
-        "token_file": str(token),
-        "token_uri": emulator.url + "token",
-        "backoff_base": 0.001,
-        **options,
-    }
-    return Target("g", "google", opts, state_dir=tmp_path)
 
 
 @pytest.fixture

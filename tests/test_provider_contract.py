@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from caldav_servers import Server
+from googletargets import make_target
 
 from calsync.plugins import provider_class
 from calsync.provider import Target
@@ -160,8 +161,6 @@ class TestGoogle(ProviderContract):
 
     @pytest.fixture
     def provider(self, google_emulator, tmp_path):
-        from test_google_provider import make_target
-
         provider = provider_class("google")(make_target(google_emulator, tmp_path))
         provider.test_emulator = google_emulator
         yield provider

@@ -14,6 +14,7 @@ import pytest
 from caldav_servers import Faults
 from crashing import Crash, crashing
 from factories import interview
+from googletargets import make_target
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability import count
@@ -53,8 +54,6 @@ class GoogleBackend:
         self.emulator, self.tmp_path = emulator, tmp_path
 
     def new_target(self) -> Target:
-        from test_google_provider import make_target
-
         self.emulator.reset()
         directory = self.tmp_path / f"g-{next(_names)}"
         directory.mkdir()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from googletargets import make_target
 from reliability import count
 from syncsafety import (
     caldav_target,
@@ -255,7 +256,6 @@ def test_google_ignores_a_marked_copy_under_another_id(google_emulator, tmp_path
     """Google derives event ids from UIDs: an event carrying calsync's mark and UID under another id (the user
     duplicated it) is theirs: not listed, not changed, not deleted."""
     from factories import followup
-    from test_google_provider import make_target
 
     from calsync.model import Status
     from calsync.render import render_item

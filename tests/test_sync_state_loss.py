@@ -13,6 +13,7 @@ from pathlib import Path
 
 import icalendar
 import pytest
+from googletargets import make_target
 from reliability import count
 from syncsafety import (
     ROUNDS,
@@ -246,7 +247,6 @@ def test_state_loss_on_google(google_emulator, tmp_path):
     """Google may skip the listing of a first sync (its creates reconcile by id): a lost state must not look like
     a first sync, or those creates would overwrite the user's edits."""
     from factories import followup
-    from test_google_provider import make_target
 
     from calsync.errors import UserError
     from calsync.sync.engine import sync_target
