@@ -267,22 +267,25 @@ class CalDAVProvider(Provider):
             return None  # Digest, remembered from an earlier run
         if self._writer is None:
             calendar = self._calendar()
-            password, verify = self._login()
             self._writer = False
             if light.usable(calendar, self.username):
-                from calsync import __version__
-
                 # TLS settings the standard library cannot take (a bad ca_bundle): the session words it
                 with contextlib.suppress(OSError, ValueError):
-                    self._writer = light.Writer(
-                        calendar,
-                        username=self.username,
-                        password=password,
-                        verify=verify,
-                        timeout=self.timeout,
-                        user_agent=f"calsync/{__version__}",
-                    )
+                    self._writer = light.Writer(calendar, **self._light_options())
         return self._writer or None
+
+    def _light_options(self) -> dict[str, Any]:
+        """How light.py connects: the login, the TLS check, the timeout, calsync's User-Agent."""
+        from calsync import __version__
+
+        password, verify = self._login()
+        return {
+            "username": self.username,
+            "password": password,
+            "verify": verify,
+            "timeout": self.timeout,
+            "user_agent": f"calsync/{__version__}",
+        }
 
     # --- listing ----------------------------------------------------------------------------------------------
 
@@ -359,20 +362,8 @@ class CalDAVProvider(Provider):
             except light.NotSent:
                 return None
             return answer.status, answer.raw
-        password, verify = self._login()
-        from calsync import __version__
-
         self._light_requests += 1
-        return light.request(
-            method,
-            calendar,
-            body,
-            username=self.username,
-            password=password,
-            verify=verify,
-            timeout=self.timeout,
-            user_agent=f"calsync/{__version__}",
-        )
+        return light.request(method, calendar, body, **self._light_options())
 
     def _parse_token(self, token: str | None, calendar: str) -> dict[str, str] | None:
         if not token:
