@@ -111,9 +111,7 @@ def _read(path: Path) -> list[EntryPoint] | None:
 
 
 def _write(path: Path, found: list[EntryPoint]) -> None:
-    import contextlib
-
-    from calsync.files import temp_name
+    from calsync.files import write_cache
 
     lines = [FORMAT]
     for ep in found:
@@ -122,12 +120,4 @@ def _write(path: Path, found: list[EntryPoint]) -> None:
             return  # a field the format cannot hold: not kept
         lines.append("\t".join(fields))
     lines.append(f"end {len(found)}")
-    temp = path.parent / temp_name()
-    try:  # a whole file or none (renamed into place); no fsync: a lost one is only listed again
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temp, "xb") as stream:
-            stream.write(("\n".join(lines) + "\n").encode("utf-8"))
-        os.replace(temp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+    write_cache(path, ("\n".join(lines) + "\n").encode("utf-8"))  # not kept: the next run lists them again

@@ -167,6 +167,24 @@ def create_exclusive(path: Path, data: bytes, mode: int | None = None, *, sync: 
     return True
 
 
+def write_cache(path: Path, data: bytes, *, private: bool = False) -> bool:
+    """Keep ``data`` as the cache file ``path``: whole or not at all (a temporary file renamed into place; no fsync,
+    since a lost cache file is only computed again), the folder made as needed; ``private`` files are the owner's
+    alone (0600, in a 0700 folder). False, quietly, when the cache dir cannot be written."""
+    temp = path.parent / temp_name()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, **({"mode": 0o700} if private else {}))
+        with os.fdopen(os.open(temp, flags, 0o600 if private else 0o666), "wb") as stream:
+            stream.write(data)
+        os.replace(temp, path)
+    except OSError:  # a read-only or full cache dir, or a file where its folder should be
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        return False
+    return True
+
+
 def temp_name() -> str:
     import secrets  # only when writing: its random module costs a reader's start-up a few milliseconds
 

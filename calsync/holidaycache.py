@@ -14,7 +14,6 @@ line per holiday, ``YYYY-MM-DD<TAB>name``, and ``end N`` (N holidays: a file cut
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
@@ -99,16 +98,6 @@ def write(country: str, subdivision: str | None, tables: YearTables) -> None:
                 return  # a name the format cannot hold: not cached (never the case in the package's tables)
             lines.append(f"{day.isoformat()}\t{name}")
     lines.append(f"end {len(lines) - 2}")
-    from calsync.files import temp_name
+    from calsync.files import write_cache
 
-    # A temp file renamed over the old one: a reader sees one whole file or the other. No fsync: a file lost in a
-    # crash is only asked of holidays again.
-    temp = path.parent / temp_name()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temp, "xb") as stream:
-            stream.write(("\n".join(lines) + "\n").encode("utf-8"))
-        os.replace(temp, path)
-    except OSError:  # a read-only or full cache dir: the next run asks holidays again
-        with contextlib.suppress(OSError):
-            temp.unlink()
+    write_cache(path, ("\n".join(lines) + "\n").encode("utf-8"))  # not kept: the next run asks holidays again

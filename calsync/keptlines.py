@@ -10,7 +10,6 @@ be written, nothing is kept, quietly.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -50,16 +49,7 @@ def read(path: Path, header: str, limit: int) -> dict[str, str]:
 
 def write(path: Path, header: str, entries: dict[str, str]) -> None:
     """Replace ``path`` with ``entries`` under ``header``; quietly nothing when it cannot be written."""
-    from calsync.files import temp_name
+    from calsync.files import write_cache
 
-    body = "\n".join([header, *(f"{key}\t{value}" for key, value in entries.items()), END]).encode("utf-8")
-    temp = path.parent / temp_name()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(body)
-        os.replace(temp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+    body = "\n".join([header, *(f"{key}\t{value}" for key, value in entries.items()), END])
+    write_cache(path, body.encode("utf-8"), private=True)

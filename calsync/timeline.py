@@ -1213,27 +1213,16 @@ class _PhraseBook:
         self.added = True
 
     def write(self) -> None:
-        import contextlib
         import json
-        import os
 
-        from calsync.files import temp_name
+        from calsync.files import write_cache
 
         if not self.added or self.path is None:
             return
         records = list(self.records.items())[-PHRASE_BOOK_SIZE:]
         data = json.dumps({key: record.as_json() for key, record in records}, ensure_ascii=False).encode()
-        temp = self.path.parent / temp_name()
-        try:  # a whole file or none; no fsync: a lost book is only read again
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
-            with os.fdopen(fd, "wb") as stream:
-                stream.write(data)
-            os.replace(temp, self.path)
+        if write_cache(self.path, data, private=True):  # not kept: the phrases are only read again
             self.added = False
-        except OSError:
-            with contextlib.suppress(OSError):
-                temp.unlink()
 
 
 def _book_path():  # -> Path | None
