@@ -29,15 +29,15 @@ YearTables = dict[int, dict[date, str]]
 @functools.cache
 def folder() -> Path | None:
     """The cache folder of the installed ``holidays`` release, or None when it cannot be told."""
-    release = _release()
-    if release is None:
+    installed = release()
+    if installed is None:
         return None
     from platformdirs import user_cache_path
 
-    return user_cache_path("calsync") / "holidays" / hashlib.sha256(release.encode()).hexdigest()[:16]
+    return user_cache_path("calsync") / "holidays" / hashlib.sha256(installed.encode()).hexdigest()[:16]
 
 
-def _release() -> str | None:
+def release() -> str | None:
     """What identifies the installed ``holidays`` package, without importing it."""
     import importlib.util
 

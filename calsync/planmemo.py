@@ -112,7 +112,7 @@ def plan_file(
     for index, entry in enumerate(entries):
         key = _entry_key(entry) if memo is not None else ""
         record = _record_of(known.get(key))
-        recalled = _recall(record, functools.cache(lambda e=entry, i=index: {f.uid: f for f in plan_one(e, i)[1]}))
+        recalled = _recall(record, lambda e=entry, i=index: {f.uid: f for f in plan_one(e, i)[1]})
         if recalled is not None:
             ident, warning = record[0], record[1]  # type: ignore[index]
             followups.extend(recalled)
@@ -134,9 +134,11 @@ def plan_file(
 
 
 def _recall(record: list[Any] | None, plan: Callable[[], dict[str, FollowUp]]) -> list[Recalled] | None:
-    """The follow-ups of a kept record; None when there is none, or it does not read back (planned instead)."""
+    """The follow-ups of a kept record, which ``plan`` (called once, for all of them, if ever) plans for real; None
+    when there is no record, or it does not read back (planned instead)."""
     if record is None:
         return None
+    plan = functools.cache(plan)
     try:
         return [Recalled(row, record[0], plan) for row in record[2]]
     except (ValueError, TypeError, LookupError):  # a damaged memo (an unknown zone is a LookupError too)
@@ -155,20 +157,13 @@ def _entry_key(entry: Any) -> str:
 
 def _record(interview: Interview, items: list[FollowUp], warning: str | None) -> list[Any] | None:
     """What is kept of one interview's plan; None when a follow-up's due time has no zone name to recall it by."""
-    from calsync.sync.render_cache import followup_digest
+    from calsync.sync.render_cache import followup_digest, shared_texts
 
     rows = []
-    shared: dict[int, tuple[object, str]] = {}
-
-    def once(value: object, make: Callable[[Any], str]) -> str:
-        found = shared.get(id(value))
-        if found is None or found[0] is not value:
-            found = shared[id(value)] = (value, make(value))
-        return found[1]
-
+    once = shared_texts()
     for f in items:
         zone = getattr(f.due.tzinfo, "key", None)
-        if not isinstance(zone, str) or f.uid is None:
+        if not isinstance(zone, str):
             return None
         sent = f.sent_on.isoformat() if f.sent_on else None
         due = f.due.astimezone(UTC).isoformat()
@@ -178,13 +173,13 @@ def _record(interview: Interview, items: list[FollowUp], warning: str | None) ->
 
 def _surroundings(policy: Policy, defaults: tuple) -> str | None:
     """The key of everything every interview's plan depends on besides its own table; None when a plugin plans."""
-    from calsync.holidaycache import _release
+    from calsync.holidaycache import release
     from calsync.plugins import only_builtin_implement
     from calsync.sync.render_cache import tz_version
 
     if not only_builtin_implement(_PLANNING_HOOKS):
         return None
-    parts = (FORMAT, calsync.__version__, sys.version, _code_stamp(), tz_version(), _release(), defaults, policy)
+    parts = (FORMAT, calsync.__version__, sys.version, _code_stamp(), tz_version(), release(), defaults, policy)
     return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 

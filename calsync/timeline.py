@@ -1237,7 +1237,7 @@ def _book_path():  # -> Path | None
 
         sources = [os.stat(module.__file__) for module in (sys.modules[__name__], businessdays)]  # type: ignore[arg-type]
         stamps = "\0".join(f"{source.st_mtime_ns}:{source.st_size}" for source in sources)
-        basis = f"{sys.version}\0{__file__}\0{stamps}\0{holidaycache._release()}"
+        basis = f"{sys.version}\0{__file__}\0{stamps}\0{holidaycache.release()}"
         name = hashlib.sha256(basis.encode("utf-8", "surrogateescape")).hexdigest()[:24]
         return user_cache_path("calsync") / "phrases" / f"{name}.json"
     except Exception:  # no usable home or source: remember in this process only

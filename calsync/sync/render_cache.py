@@ -95,6 +95,24 @@ def decoration_key(decorate: Callable[..., Any] | None) -> str | None:
     return declared if isinstance(declared, str) else None
 
 
+#: ``once(value, make)``: ``make(value)``, made once per object (see :func:`shared_texts`).
+Once = Callable[[object, Callable[[Any], str]], str]
+
+
+def shared_texts() -> Once:
+    """A memo for the texts of objects that many follow-ups share (their interview, their recipient): each made
+    once per object."""
+    texts: dict[int, tuple[object, str]] = {}
+
+    def once(value: object, make: Callable[[Any], str]) -> str:
+        found = texts.get(id(value))
+        if found is None or found[0] is not value:  # an id reused by another object is not the same one
+            found = texts[id(value)] = (value, make(value))
+        return found[1]
+
+    return once
+
+
 @dataclass
 class RenderCache:
     """The keys and hashes of the last sync (``known``: (uid, form) -> (key, hash)), and what this run learnt."""
@@ -102,7 +120,7 @@ class RenderCache:
     known: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     learnt: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     settings: str = ""
-    _texts: dict[int, tuple[object, str]] = field(default_factory=dict, repr=False)
+    _once: Once = field(default_factory=shared_texts, init=False, repr=False, compare=False)
 
     def key(self, followup: FollowUp, remote_uid: str, form: str) -> str:
         """The key of everything ``followup``'s item depends on, rendered in ``form`` under ``remote_uid``."""
@@ -110,13 +128,6 @@ class RenderCache:
         digest = getattr(followup, "digest", None) or followup_digest(followup, self._once)
         text = "\x1f".join((self.settings, digest, remote_uid, form))
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-    def _once(self, value: object, make: Callable[[Any], str]) -> str:
-        """``make(value)`` for an object that many follow-ups share, made once per object."""
-        found = self._texts.get(id(value))
-        if found is None or found[0] is not value:  # an id reused by another object is not the same one
-            found = self._texts[id(value)] = (value, make(value))
-        return found[1]
 
     def hash_for(self, uid: str, form: str, key: str) -> str | None:
         """The content hash remembered for this key, if it is the one remembered."""
@@ -158,14 +169,11 @@ def _interview_hash(interview: Interview) -> str:
     return hashlib.sha256(repr(_interview_fields(interview)).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _made(value: object, make: Callable[[Any], str]) -> str:
-    return make(value)
-
-
-def followup_digest(followup: FollowUp, once: Callable[[object, Callable[[Any], str]], str] = _made) -> str:
+def followup_digest(followup: FollowUp, once: Once | None = None) -> str:
     """A hash of everything in ``followup`` that its item can depend on: its fields and its interview's (but where
-    it was written). ``once`` makes the text of an object that many follow-ups share (their interview, their
-    recipient) once per object."""
+    it was written). Pass the same ``once`` (:func:`shared_texts`) for many follow-ups, so that what they share is
+    hashed once."""
+    once = once or shared_texts()
     fields = _followup_fields(followup)
     person = followup.recipient
     if person is not None:
