@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from filetargets import Workspace
+
 from calsync.provider import Target
 from calsync_google.auth import write_token
 
@@ -38,3 +40,17 @@ def make_target(emulator, tmp_path: Path, **options) -> Target:
         **options,
     }
     return Target("g", "google", opts, state_dir=tmp_path)
+
+
+def google_workspace(emulator, root: Path, extra: str = "") -> Workspace:
+    """A :class:`filetargets.Workspace` whose one target, ``g``, is the emulator's primary calendar, signed in with
+    the token ``workspace.token`` (``extra``: more options of the target)."""
+    token = root / "google-g.json"
+    write_oauth_token(token, emulator)
+    workspace = Workspace(
+        root,
+        f'[targets.g]\nprovider = "google"\napi_endpoint = "{emulator.url}"\ntoken_file = "{token}"\n'
+        f'token_uri = "{emulator.url}token"\n{extra}',
+    )
+    workspace.token = token
+    return workspace

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from filetargets import Workspace, loaded, sync_listing_modules
-from googletargets import write_oauth_token
+from googletargets import google_workspace, write_oauth_token
 
 from calsync_google import light
 
@@ -20,15 +20,7 @@ HEAVY = ("googleapiclient", "httplib2", "google_auth_httplib2", "google", "pypar
 
 @pytest.fixture
 def ws(google_emulator, tmp_path) -> Workspace:
-    token = tmp_path / "google-token.json"
-    write_oauth_token(token, google_emulator)
-    workspace = Workspace(
-        tmp_path,
-        f'[targets.g]\nprovider = "google"\napi_endpoint = "{google_emulator.url}"\ntoken_file = "{token}"\n'
-        f'token_uri = "{google_emulator.url}token"\n',
-    )
-    workspace.token = token
-    return workspace
+    return google_workspace(google_emulator, tmp_path)
 
 
 def heavy_modules(modules: list[str]) -> list[str]:

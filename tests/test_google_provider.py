@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from factories import many_followups
 from filetargets import Workspace, event
-from googletargets import make_target, write_oauth_token
+from googletargets import google_workspace, make_target, write_oauth_token
 from hypothesis import given
 from hypothesis import strategies as st
 from reliability import count
@@ -496,13 +496,7 @@ def test_plugin_import_stays_light():
 
 @pytest.fixture
 def gws(google_emulator, tmp_path) -> Workspace:
-    token = tmp_path / "google-g.json"
-    write_oauth_token(token, google_emulator)
-    ws = Workspace(
-        tmp_path,
-        f'[targets.g]\nprovider = "google"\napi_endpoint = "{google_emulator.url}"\ntoken_file = "{token}"\n'
-        f'token_uri = "{google_emulator.url}token"\nbackoff_base = 0.001\n',
-    )
+    ws = google_workspace(google_emulator, tmp_path, "backoff_base = 0.001\n")
     ws.emulator = google_emulator
     return ws
 

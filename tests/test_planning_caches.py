@@ -8,10 +8,13 @@ countries and files: a cache may only ever be faster, never different.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from importlib.metadata import entry_points as metadata_entry_points
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -59,7 +62,7 @@ def test_a_phrase_remembered_for_one_country_reads_right_in_another(text, day, c
 
 
 @given(year=st.integers(2000, 2040), country=st.sampled_from(["US", "GB", "DE", "JP", "IN"]))
-def test_a_year_from_the_cache_dir_is_the_holidays_packages_year(tmp_path_factory, monkeypatch_session, year, country):
+def test_a_year_from_the_cache_dir_is_the_holidays_packages_year(tmp_path_factory, module_holiday_cache, year, country):
     import holidays
 
     fresh = holidays.country_holidays(country)
@@ -80,47 +83,48 @@ def forget_holidays() -> None:
     businessdays._calendar.cache_clear()
 
 
+@contextlib.contextmanager
+def holiday_cache_in(folder: Path) -> Iterator[None]:
+    """The holiday cache in ``folder`` (the process forgetting what it knew before and after)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(folder))
+        holidaycache.folder.cache_clear()
+        forget_holidays()
+        try:
+            yield
+        finally:
+            holidaycache.folder.cache_clear()
+            forget_holidays()
+
+
 @pytest.fixture(scope="module")
-def monkeypatch_session(tmp_path_factory):
+def module_holiday_cache(tmp_path_factory):
     """The holiday cache in a folder of this module's own, emptied first."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
-    holidaycache.folder.cache_clear()
-    forget_holidays()
-    yield mp
-    mp.undo()
-    holidaycache.folder.cache_clear()
-    forget_holidays()
+    with holiday_cache_in(tmp_path_factory.mktemp("cache")):
+        yield
 
 
-def test_a_damaged_cache_file_is_asked_again(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    holidaycache.folder.cache_clear()
-    forget_holidays()
-    try:
-        expected = dict(businessdays._year_table("US", None, 2027))
-        (cached,) = holidaycache.folder().glob("*.txt")
-        cached.write_text(cached.read_text()[:-40])  # cut off in the middle of a line
-        forget_holidays()
-        assert holidaycache.read("US", None) is None
-        assert businessdays._year_table("US", None, 2027) == expected
-        assert not calendar_for("US", None).is_business_day(date(2027, 11, 25))  # Thanksgiving
-    finally:
-        holidaycache.folder.cache_clear()
-        forget_holidays()
+@pytest.fixture
+def holiday_cache(tmp_path):
+    """The holiday cache in this test's own folder."""
+    with holiday_cache_in(tmp_path):
+        yield
 
 
-def test_an_unknown_country_is_refused_whatever_is_cached(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    holidaycache.folder.cache_clear()
+def test_a_damaged_cache_file_is_asked_again(holiday_cache):
+    expected = dict(businessdays._year_table("US", None, 2027))
+    (cached,) = holidaycache.folder().glob("*.txt")
+    cached.write_text(cached.read_text()[:-40])  # cut off in the middle of a line
     forget_holidays()
-    try:
-        for _ in range(2):
-            with pytest.raises(UserError, match="no public-holiday calendar"):
-                calendar_for("XX", None)
-    finally:
-        holidaycache.folder.cache_clear()
-        forget_holidays()
+    assert holidaycache.read("US", None) is None
+    assert businessdays._year_table("US", None, 2027) == expected
+    assert not calendar_for("US", None).is_business_day(date(2027, 11, 25))  # Thanksgiving
+
+
+def test_an_unknown_country_is_refused_whatever_is_cached(holiday_cache):
+    for _ in range(2):
+        with pytest.raises(UserError, match="no public-holiday calendar"):
+            calendar_for("XX", None)
 
 
 # --- the file's shape check -------------------------------------------------------------------------------------
